@@ -1,0 +1,3 @@
+"""mlops-decl: Terraform for MLOps."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from mlops_decl.cli.main import main
+
+main()

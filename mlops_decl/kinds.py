@@ -1,0 +1,220 @@
+"""The seven resource kinds, provider-neutral, as pydantic models (DESIGN §2).
+
+These validate *resolved* values. `mlops_decl.schema` derives from them the raw-YAML models
+(where any field may also hold a `${...}` string) and the JSON Schema in schemas/.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+PROVIDER_BLOCKS = ("local", "sagemaker", "vertex", "databricks")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Lifecycle(Strict):
+    prevent_destroy: bool = False
+    create_before_destroy: bool = False
+    ignore_changes: list[str] = Field(default_factory=list)
+
+
+class Resource(Strict):
+    """Fields every kind has. Meta-arguments are not sent to providers as attributes."""
+
+    # meta-arguments
+    provider: str | None = Field(None, description="provider name; default: the project's default_provider")
+    depends_on: list[str] = Field(default_factory=list, description="extra dependencies: kind.name addresses")
+    lifecycle: Lifecycle = Field(default_factory=Lifecycle)
+    # attributes every kind carries
+    tags: dict[str, str] = Field(default_factory=dict)
+    description: str | None = None
+    # provider-specific extras, e.g. sagemaker: {image_uri: ...}
+    local: dict[str, Any] | None = None
+    sagemaker: dict[str, Any] | None = None
+    vertex: dict[str, Any] | None = None
+    databricks: dict[str, Any] | None = None
+
+
+META_ARGUMENTS = frozenset({"provider", "depends_on", "lifecycle"})
+
+
+class Dataset(Resource):
+    uri: str = Field(description="path (relative to the project) or URI of the data")
+    format: Literal["csv", "parquet"] | None = Field(None, description="default: from the file suffix")
+
+
+class Feature(Strict):
+    name: str
+    dtype: Literal["int", "float", "string", "bool", "datetime"]
+    description: str | None = None
+
+
+class FeatureGroup(Resource):
+    source: str = Field(description="${dataset.NAME}")
+    entity: Annotated[list[str], Field(min_length=1)]
+    event_time: str | None = None
+    features: Annotated[list[Feature], Field(min_length=1)]
+    online: bool = False
+
+
+class Model(Resource):
+    pass
+
+
+class Split(Strict):
+    test_size: Annotated[float, Field(gt=0, lt=1)] = 0.2
+    seed: int = 42
+
+
+class TrainingPipeline(Resource):
+    inputs: Annotated[list[str], Field(min_length=1, description="${feature_group.NAME} references")]
+    labels: str | None = Field(None, description="${dataset.NAME} holding the label spine")
+    label: str
+    estimator: str | None = Field(None, description="importable scikit-learn-style class path")
+    entrypoint: str | None = Field(None, description="a Python file with a train() function")
+    hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    registers: str = Field(description="${model.NAME}")
+    task: Literal["classification", "regression"] | None = None
+    split: Split = Field(default_factory=Split)
+    schedule: str | None = None
+
+    @model_validator(mode="after")
+    def _one_way_to_train(self) -> TrainingPipeline:
+        if (self.estimator is None) == (self.entrypoint is None):
+            raise ValueError("give exactly one of `estimator` or `entrypoint`")
+        return self
+
+
+class MetricThresholdGate(Strict):
+    type: Literal["metric_threshold"]
+    metric: str
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _bound(self) -> MetricThresholdGate:
+        if self.min is None and self.max is None:
+            raise ValueError("a metric_threshold gate needs `min` or `max`")
+        return self
+
+
+class ChampionComparisonGate(Strict):
+    type: Literal["champion_comparison"]
+    metric: str
+    min_delta: float = 0.0
+
+
+class BiasGate(Strict):
+    type: Literal["bias"]
+    metric: Literal["demographic_parity_difference", "equalized_odds_difference"]
+    sensitive_feature: str
+    max: float
+
+
+class ManualApprovalGate(Strict):
+    type: Literal["manual_approval"]
+    approvers: Annotated[int, Field(ge=1)] = 1
+
+
+Gate = Annotated[
+    MetricThresholdGate | ChampionComparisonGate | BiasGate | ManualApprovalGate,
+    Field(discriminator="type"),
+]
+
+
+class RegistryPolicy(Resource):
+    model: str = Field(description="${model.NAME}")
+    promote_to: str = "champion"
+    gates: list[Gate] = Field(default_factory=list)
+
+
+class Endpoint(Resource):
+    model: str = Field(description="${model.NAME}")
+    version: str | int = Field("champion", description="an alias or a version number")
+    instance_type: str | None = None
+    replicas: Annotated[int, Field(ge=0)] = 1
+
+
+DriftMethod = Literal["wasserstein", "ks", "psi", "jensen_shannon", "chi2", "linf"]
+
+
+class FeatureDrift(Strict):
+    method: DriftMethod | None = None
+    threshold: float | None = None
+
+
+class OnDrift(Strict):
+    retrain: str | None = Field(None, description="${training_pipeline.NAME}")
+    promote: bool = True
+    cooldown: str = "1h"
+
+
+class Monitor(Resource):
+    endpoint: str | None = Field(None, description="${endpoint.NAME}; without it checks take --data")
+    baseline: str = Field(description="${dataset.NAME}")
+    features: list[str] | None = None
+    method: DriftMethod | None = None
+    threshold: float | None = None
+    per_feature: dict[str, FeatureDrift] = Field(default_factory=dict)
+    drift_share: Annotated[float, Field(gt=0, le=1)] = 0.5
+    schedule: str | None = None
+    on_drift: OnDrift | None = None
+
+
+KINDS: dict[str, type[Resource]] = {
+    "dataset": Dataset,
+    "feature_group": FeatureGroup,
+    "training_pipeline": TrainingPipeline,
+    "model": Model,
+    "registry_policy": RegistryPolicy,
+    "endpoint": Endpoint,
+    "monitor": Monitor,
+}
+
+# Attributes a kind exposes beyond its fields, usable as ${kind.name.attr}. Known after apply.
+COMPUTED: dict[str, frozenset[str]] = {
+    "dataset": frozenset({"id", "version", "rows", "columns", "path"}),
+    "feature_group": frozenset({"id", "source_version", "store"}),
+    "training_pipeline": frozenset({"id"}),
+    "model": frozenset({"id", "name", "latest_version", "aliases"}),
+    "registry_policy": frozenset({"id"}),
+    "endpoint": frozenset({"id", "url", "status", "serving_version"}),
+    "monitor": frozenset({"id", "reference_profile"}),
+}
+
+
+# --- the project file -------------------------------------------------------------------
+
+
+class Backend(Strict):
+    type: Literal["local", "s3"] = "local"
+    path: str | None = Field(None, description="local: state file, default .mlops/state.json")
+    bucket: str | None = None
+    key: str | None = None
+    region: str | None = None
+    dynamodb_table: str | None = None
+
+    @model_validator(mode="after")
+    def _s3_needs(self) -> Backend:
+        if self.type == "s3" and not (self.bucket and self.key):
+            raise ValueError("an s3 backend needs `bucket` and `key`")
+        return self
+
+
+class Variable(Strict):
+    type: Literal["string", "number", "bool", "list", "map", "any"] = "any"
+    default: Any = None
+    description: str | None = None
+    sensitive: bool = False
+
+
+class ProjectSettings(Strict):
+    project: str
+    backend: Backend = Field(default_factory=Backend)
+    default_provider: str = "local"
+    providers: dict[str, dict[str, Any]] = Field(default_factory=dict)

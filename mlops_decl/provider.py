@@ -1,0 +1,104 @@
+"""The provider protocol and provider discovery.
+
+A provider is a class registered under the entry-point group `mlops_decl.providers`. The engine
+owns graph, diff, state, locking, parallelism, retries and output; providers own API calls.
+Nothing here imports a cloud SDK; providers import theirs inside their own code, when used.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+Attributes = dict[str, Any]
+
+ENTRY_POINT_GROUP = "mlops_decl.providers"
+
+
+class ProviderError(Exception):
+    """An API error. `retryable` errors are retried by the engine with backoff."""
+
+    def __init__(self, message: str, *, retryable: bool = False):
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@dataclass
+class ProviderContext:
+    """What a provider may know about the project it serves."""
+
+    project_dir: Path
+    data_dir: Path  # .mlops/<provider>/ for the provider's own files
+    project: str = "default"
+
+
+class Handler(ABC):
+    """Lifecycle of one kind on one provider.
+
+    Attributes are plain JSON-able dicts: the resolved config fields plus computed ones.
+    """
+
+    kind: ClassVar[str]
+    force_new: ClassVar[frozenset[str]] = frozenset()  # changing these replaces the object
+    computed: ClassVar[frozenset[str]] = frozenset()  # known only after apply
+
+    def plan(self, desired: Attributes, prior: Attributes | None) -> Attributes:
+        """Fill computed attributes that can be known before apply (a file's hash).
+
+        Return the desired attributes; the default knows nothing more.
+        """
+        return desired
+
+    @abstractmethod
+    def read(self, id: str, prior: Attributes) -> Attributes | None:
+        """The live object's attributes, or None when it no longer exists."""
+
+    @abstractmethod
+    def create(self, desired: Attributes) -> tuple[str, Attributes]:
+        """Make the object; return its id and all its attributes (computed ones filled)."""
+
+    @abstractmethod
+    def update(self, id: str, prior: Attributes, desired: Attributes) -> Attributes:
+        """Change the object in place; return all its attributes."""
+
+    @abstractmethod
+    def delete(self, id: str, prior: Attributes) -> None:
+        """Remove the object; a missing object is not an error."""
+
+
+@runtime_checkable
+class Provider(Protocol):
+    name: str
+
+    def configure(self, settings: dict[str, Any], ctx: ProviderContext) -> None: ...
+
+    def handler(self, kind: str) -> Handler | None: ...
+
+    def kinds(self) -> frozenset[str]: ...
+
+
+def available_providers() -> dict[str, metadata.EntryPoint]:
+    """Entry points by provider name; nothing is imported yet."""
+    return {ep.name: ep for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def load_provider(name: str) -> type[Provider]:
+    eps = available_providers()
+    if name not in eps:
+        raise KeyError(name)
+    cls: type[Provider] = eps[name].load()
+    return cls
+
+
+class ConfigError(ProviderError):
+    """The user's config is wrong in a way only the provider can see (a data file that does
+    not parse, a feature missing from its source). `field` is the attribute path, so the
+    engine can point at file:line:column."""
+
+    def __init__(self, message: str, *, field: tuple[str | int, ...] = (), hint: str | None = None):
+        super().__init__(message, retryable=False)
+        self.field = field
+        self.hint = hint
