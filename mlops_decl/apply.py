@@ -1,0 +1,236 @@
+"""Carry out a Plan: walk the changes concurrently in dependency order, saving state after
+every resource that changes."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from mlops_decl import kinds
+from mlops_decl.config.expressions import UNKNOWN, Ref, contains_unknown, render
+from mlops_decl.config.project import ResourceConfig
+from mlops_decl.config.yaml_source import Positions
+from mlops_decl.diagnostics import Diagnostic, DiagnosticError
+from mlops_decl.diff import same
+from mlops_decl.hooks import Hooks
+from mlops_decl.plan import Action, Change, Plan
+from mlops_decl.planner import NAME_KEY, provider_diagnostic
+from mlops_decl.provider import ProviderError
+from mlops_decl.resolve import resolve_body
+from mlops_decl.retry import call_with_retry
+from mlops_decl.state.model import ResourceState, State
+from mlops_decl.state.store import StateStore
+from mlops_decl.walk import walk
+from mlops_decl.workspace import Workspace
+
+
+@dataclass
+class ApplyResult:
+    done: list[tuple[str, Action]] = field(default_factory=list)
+    failed: list[Diagnostic] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    cancelled: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.skipped and not self.cancelled
+
+    def count(self, action: Action) -> int:
+        return sum(1 for _, a in self.done if a is action)
+
+
+class InconsistentResult(ProviderError):
+    pass
+
+
+def apply_graph(plan: Plan) -> nx.DiGraph:
+    """Create/update in dependency order; delete dependents before what they depend on."""
+    g: nx.DiGraph = nx.DiGraph()
+    active = {a: c for a, c in plan.changes.items() if c.action is not Action.NOOP}
+    g.add_nodes_from(active)
+    for address, change in active.items():
+        for dep in change.dependencies:
+            other = active.get(dep)
+            if other is None:
+                continue
+            if change.action is Action.DELETE and other.action is Action.DELETE:
+                g.add_edge(address, dep)
+            elif change.action is not Action.DELETE and other.action is not Action.DELETE:
+                g.add_edge(dep, address)
+            elif change.action is Action.DELETE:
+                g.add_edge(address, dep)  # a removed dependent goes before its dependency changes
+    return g
+
+
+class Applier:
+    def __init__(self, ws: Workspace, plan: Plan, store: StateStore, state: State, hooks: Hooks):
+        self.ws = ws
+        self.plan = plan
+        self.store = store
+        self.hooks = hooks
+        self.current: dict[str, ResourceState] = dict(state.resources)
+        self.lock = threading.Lock()
+        self.result = ApplyResult()
+
+    # -- values ------------------------------------------------------------------------
+    def lookup(self, ref: Ref) -> Any:
+        if ref.kind == "var":
+            return self.ws.variables.values[ref.name]
+        with self.lock:
+            rs = self.current.get(ref.address)
+        if rs is None:
+            return UNKNOWN
+        value: Any = rs.id if not ref.attr else rs.attributes
+        for part in ref.attr:
+            if not isinstance(value, dict):
+                return None
+            value = value.get(part)
+        return value
+
+    def _config(self, address: str) -> ResourceConfig:
+        rc = self.ws.project.resources.get(address)
+        if rc is not None and rc.body == self.plan.bodies.get(address, rc.body):
+            return rc
+        kind, name = address.split(".", 1)
+        return ResourceConfig(address, kind, name, self.plan.bodies[address], Positions("(saved plan)"), ())
+
+    def _final(self, change: Change) -> dict[str, Any]:
+        rc = self._config(change.address)
+        desired, _ = resolve_body(rc, self.lookup, change.provider)
+        if contains_unknown(desired):
+            raise InconsistentResult(f"{change.address}: a value it depends on is still unknown")
+        handler = self.ws.providers.handler(change.provider, change.kind)
+        final = dict(handler.plan({**desired, NAME_KEY: change.name}, change.before))
+        final.pop("id", None)
+        planned = change.after or {}
+        for key, value in planned.items():
+            if value is UNKNOWN or key in kinds.COMPUTED.get(change.kind, ()) and key not in final:
+                continue
+            if key in final and not contains_unknown(value) and not same(final[key], value):
+                raise InconsistentResult(
+                    f"the planned value of `{key}` changed since the plan was made "
+                    f"({value!r} -> {final[key]!r}); run plan again"
+                )
+        return final
+
+    # -- state ------------------------------------------------------------------------
+    def _save(self, change: Change, id: str, attrs: dict[str, Any]) -> None:
+        attrs = {k: v for k, v in attrs.items() if k != NAME_KEY}
+        rs = ResourceState(
+            address=change.address,
+            kind=change.kind,
+            provider=change.provider,
+            id=id,
+            attributes=attrs,
+            dependencies=sorted(change.dependencies),
+        )
+        with self.lock:
+            self.current[change.address] = rs
+        self.store.put_resource(rs)
+
+    def _forget(self, address: str) -> None:
+        with self.lock:
+            self.current.pop(address, None)
+        self.store.remove_resource(address)
+
+    # -- one node ---------------------------------------------------------------------
+    def run_one(self, address: str) -> None:
+        change = self.plan.changes[address]
+        handler = self.ws.providers.handler(change.provider, change.kind)
+        self.hooks.apply_start(address, change.action)
+        t0 = time.perf_counter()
+        new_id: str | None = change.prior_id
+        try:
+            if change.action is Action.DELETE:
+                prior = self.current[address]
+                call_with_retry(lambda: handler.delete(prior.id, prior.attributes))
+                self._forget(address)
+            elif change.action is Action.UPDATE:
+                final = self._final(change)
+                prior = self.current[address]
+                attrs = call_with_retry(
+                    lambda: handler.update(prior.id, prior.attributes, {**final, NAME_KEY: change.name})
+                )
+                self._save(change, prior.id, attrs)
+            else:  # create or replace
+                final = self._final(change)
+                old = self.current.get(address) if change.action is Action.REPLACE else None
+                if old is not None and not change.create_before_destroy:
+                    call_with_retry(lambda: handler.delete(old.id, old.attributes))
+                    self._forget(address)
+                new_id, attrs = call_with_retry(lambda: handler.create({**final, NAME_KEY: change.name}))
+                self._save(change, new_id, attrs)
+                if old is not None and change.create_before_destroy and old.id != new_id:
+                    call_with_retry(lambda: handler.delete(old.id, old.attributes))
+        except Exception as exc:
+            self.hooks.apply_failed(address, change.action, str(exc))
+            raise
+        self.hooks.apply_done(address, change.action, time.perf_counter() - t0, new_id)
+        with self.lock:
+            self.result.done.append((address, change.action))
+
+
+def apply_plan(
+    ws: Workspace,
+    plan: Plan,
+    store: StateStore,
+    hooks: Hooks | None = None,
+    parallelism: int = 10,
+    stop: threading.Event | None = None,
+) -> ApplyResult:
+    hooks = hooks or Hooks()
+    state = store.read()
+    if state.lineage != plan.lineage or state.serial != plan.serial:
+        raise DiagnosticError(
+            Diagnostic(
+                "the saved plan is stale: the state changed since it was made "
+                f"(plan: serial {plan.serial}, state: serial {state.serial})",
+                hint="run `mlops-decl plan -out FILE` again",
+            )
+        )
+    _record_refresh(plan, store, state)
+    state = store.read()
+    applier = Applier(ws, plan, store, state, hooks)
+    if plan.mode != "refresh-only":
+        g = apply_graph(plan)
+        walked = walk(
+            g, applier.run_one, parallelism, stop, on_skip=lambda n, cause: hooks.apply_skipped(n, cause)
+        )
+        applier.result.failed = [provider_diagnostic(a, e, ws) for a, e in walked.failed.items()]
+        applier.result.skipped = {a: c for a, c in walked.skipped.items()}
+        applier.result.cancelled = list(walked.cancelled)
+    store.set_outputs(_outputs(ws, applier, plan))
+    store.compact()
+    return applier.result
+
+
+def _record_refresh(plan: Plan, store: StateStore, state: State) -> None:
+    """Keep what the refresh saw: objects gone behind our back leave state, changed ones update."""
+    for address, live in plan.refreshed.items():
+        rs = state.resources.get(address)
+        if rs is None:
+            continue
+        if live is None:
+            if plan.mode == "refresh-only" or address in plan.changes or plan.mode == "destroy":
+                store.remove_resource(address)
+        elif live != rs.attributes:
+            store.put_resource(
+                ResourceState(rs.address, rs.kind, rs.provider, rs.id, live, list(rs.dependencies))
+            )
+
+
+def _outputs(ws: Workspace, applier: Applier, plan: Plan) -> dict[str, dict[str, Any]]:
+    if plan.mode == "destroy":
+        return {}
+    out = {}
+    for name, oc in ws.project.outputs.items():
+        value = render(oc.value, applier.lookup)
+        out[name] = {
+            "value": None if contains_unknown(value) else value,
+            "sensitive": bool(plan.outputs.get(name, {}).get("sensitive", oc.sensitive)),
+        }
+    return out

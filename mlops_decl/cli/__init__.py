@@ -1,0 +1,1 @@
+"""The command line: the only part of mlops-decl that prints."""

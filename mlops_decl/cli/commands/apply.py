@@ -1,0 +1,216 @@
+"""`mlops-decl apply` and `mlops-decl destroy`."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mlops_decl.cli.commands.plan import build_plan, plan_options
+from mlops_decl.cli.common import backend_for, confirm, locked, require_tty_or, var_options, workspace
+from mlops_decl.cli.output import handle_errors, print_diagnostics
+from mlops_decl.diagnostics import Diagnostic, DiagnosticError
+
+
+@contextlib.contextmanager
+def graceful_interrupt() -> Iterator[threading.Event]:
+    """First Ctrl-C: start nothing new, let in-flight calls finish, save state, unlock."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        click.echo(
+            "\nInterrupt received: waiting for running operations to finish; state will be saved.", err=True
+        )
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def run_apply(ws: Any, p: Any, store: Any, parallelism: int, destroying: bool = False) -> None:
+    from mlops_decl.apply import apply_plan
+    from mlops_decl.cli.views.progress import HumanHooks
+    from mlops_decl.plan import Action
+
+    hooks = HumanHooks(quiet_refresh=True)
+    with graceful_interrupt() as stop:
+        result = apply_plan(ws, p, store, hooks, parallelism, stop)
+    added = result.count(Action.CREATE) + result.count(Action.REPLACE)
+    changed = result.count(Action.UPDATE)
+    destroyed = result.count(Action.DELETE) + result.count(Action.REPLACE)
+    if result.ok:
+        word = "Destroy complete!" if destroying else "Apply complete!"
+        click.echo(
+            click.style(f"\n{word}", fg="green", bold=True)
+            + (
+                f" Resources: {destroyed} destroyed."
+                if destroying
+                else f" Resources: {added} added, {changed} changed, {destroyed} destroyed."
+            )
+        )
+        _print_outputs(store)
+        return
+    click.echo("", err=True)
+    print_diagnostics(result.failed)
+    lines = [
+        f"Apply failed. Resources: {added} added, {changed} changed, {destroyed} destroyed before the failure."
+    ]
+    if result.done:
+        lines.append("  succeeded: " + ", ".join(a for a, _ in result.done))
+    if result.failed:
+        lines.append("  failed:    " + ", ".join(d.address or "?" for d in result.failed))
+    if result.skipped:
+        lines.append(
+            "  skipped:   " + ", ".join(f"{a} (needs {c})" for a, c in sorted(result.skipped.items()))
+        )
+    if result.cancelled:
+        lines.append("  not started (interrupted): " + ", ".join(result.cancelled))
+    lines.append("State was saved after every change; run `mlops-decl plan` to see what is left.")
+    click.echo(click.style(lines[0], fg="red", bold=True) + "\n" + "\n".join(lines[1:]), err=True)
+    sys.exit(1)
+
+
+def _print_outputs(store: Any) -> None:
+    from mlops_decl.cli.views.plan_human import fmt_value
+
+    outputs = store.read().outputs
+    if not outputs:
+        return
+    click.echo(click.style("\nOutputs:\n", bold=True))
+    for name, o in sorted(outputs.items()):
+        click.echo(f"{name} = {'(sensitive value)' if o.get('sensitive') else fmt_value(o.get('value'))}")
+
+
+def _plan_and_apply(
+    mode: str,
+    auto_approve: bool,
+    targets,
+    replace,
+    refresh_only,
+    no_refresh,
+    parallelism,
+    var_files,
+    cli_vars,
+    lock,
+) -> None:  # type: ignore[no-untyped-def]
+    from mlops_decl.cli.views.plan_human import render_plan
+
+    destroying = mode == "destroy"
+    require_tty_or(auto_approve, "destroy" if destroying else "apply")
+    root = Path.cwd()
+    _, lk = backend_for(root)
+    with locked(lk, mode if mode != "normal" else "apply", root, lock):
+        ws, store, _, p = build_plan(
+            mode, targets, replace, refresh_only, no_refresh, parallelism, var_files, cli_vars
+        )
+        click.echo()
+        click.echo(render_plan(p), nl=False)
+        if not p.has_changes:
+            if p.refreshed:
+                run_apply(ws, p, store, parallelism)  # records what the refresh saw
+            return
+        if not auto_approve:
+            question = (
+                "\nDo you really want to destroy all managed objects?"
+                if destroying
+                else "\nDo you want to perform these actions?"
+            )
+            if not confirm(question):
+                click.echo("Apply cancelled.")
+                sys.exit(1)
+        click.echo()
+        run_apply(ws, p, store, parallelism, destroying)
+
+
+@click.command()
+@click.argument("planfile", required=False, type=click.Path())
+@click.option("--auto-approve", "-auto-approve", is_flag=True, help="Skip the confirmation.")
+@plan_options
+@handle_errors
+def apply(
+    planfile, auto_approve, targets, replace, refresh_only, no_refresh, parallelism, var_files, cli_vars, lock
+):  # type: ignore[no-untyped-def]
+    """Make the platform match the configuration (or apply a saved PLANFILE exactly)."""
+    if planfile is None:
+        _plan_and_apply(
+            "normal",
+            auto_approve,
+            targets,
+            replace,
+            refresh_only,
+            no_refresh,
+            parallelism,
+            var_files,
+            cli_vars,
+            lock,
+        )
+        return
+    _apply_saved(Path(planfile), parallelism, var_files, cli_vars, lock)
+
+
+def _apply_saved(path: Path, parallelism: int, var_files, cli_vars, lock: bool) -> None:  # type: ignore[no-untyped-def]
+    import hashlib
+
+    from mlops_decl.plan import load_plan
+
+    if not path.is_file():
+        raise DiagnosticError(
+            Diagnostic(f"plan file {path} does not exist", hint="make one with `mlops-decl plan -out FILE`")
+        )
+    try:
+        p = load_plan(path)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DiagnosticError(
+            Diagnostic(f"{path} is not a saved plan: {exc}", hint="make one with `mlops-decl plan -out FILE`")
+        ) from None
+    ws = workspace(var_files, cli_vars)
+    for name, value in p.variables.items():
+        if name in ws.variables.values:
+            ws.variables.values[name] = value
+    for name, digest in p.sensitive_variables.items():
+        have = ws.variables.values.get(name)
+        if hashlib.sha256(repr(have).encode()).hexdigest() != digest:
+            raise DiagnosticError(
+                Diagnostic(
+                    f"sensitive variable `{name}` differs from the value the plan was made with",
+                    hint="sensitive values are not stored in plan files: give the same value again (-var, --var-file or MLOPS_VAR_)",
+                )
+            )
+    store, lk = backend_for(ws.root)
+    with locked(lk, "apply", ws.root, lock):
+        run_apply(ws, p, store, parallelism, p.mode == "destroy")
+
+
+@click.command()
+@click.option("--auto-approve", "-auto-approve", is_flag=True, help="Skip the confirmation.")
+@click.option(
+    "--target",
+    "-target",
+    "targets",
+    multiple=True,
+    metavar="ADDR",
+    help="Destroy only ADDR and what depends on it.",
+)
+@click.option("--parallelism", "-parallelism", default=10, show_default=True, type=int)
+@click.option("--lock/--no-lock", "lock", default=True)
+@var_options
+@handle_errors
+def destroy(auto_approve, targets, parallelism, lock, var_files, cli_vars):  # type: ignore[no-untyped-def]
+    """Destroy every managed object, in reverse dependency order; honours prevent_destroy."""
+    _plan_and_apply(
+        "destroy", auto_approve, targets, (), False, False, parallelism, var_files, cli_vars, lock
+    )

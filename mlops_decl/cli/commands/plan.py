@@ -1,0 +1,138 @@
+"""`mlops-decl plan`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from mlops_decl.cli.common import backend_for, lock_options, locked, parse_parallelism, var_options, workspace
+from mlops_decl.cli.output import echo_json, handle_errors
+
+
+def plan_options(fn):  # type: ignore[no-untyped-def]
+    for opt in reversed(
+        [
+            click.option(
+                "--target",
+                "-target",
+                "targets",
+                multiple=True,
+                metavar="ADDR",
+                help="Plan only ADDR and its dependencies.",
+            ),
+            click.option(
+                "--replace",
+                "-replace",
+                "replace",
+                multiple=True,
+                metavar="ADDR",
+                help="Plan to replace ADDR.",
+            ),
+            click.option(
+                "--refresh-only",
+                "-refresh-only",
+                is_flag=True,
+                help="Only record changes made outside mlops-decl.",
+            ),
+            click.option(
+                "--no-refresh",
+                "-no-refresh",
+                "--refresh=false",
+                "-refresh=false",
+                is_flag=True,
+                help="Do not read live state first.",
+            ),
+            click.option(
+                "--parallelism",
+                "-parallelism",
+                default=10,
+                show_default=True,
+                type=int,
+                callback=lambda c, p, v: parse_parallelism(v),
+                help="Concurrent provider calls.",
+            ),
+        ]
+    ):
+        fn = opt(fn)
+    return var_options(lock_options(fn))
+
+
+def build_plan(
+    mode: str, targets, replace, refresh_only, no_refresh, parallelism, var_files, cli_vars, quiet=False
+):  # type: ignore[no-untyped-def]
+    """Load the workspace and state and make a plan; the caller holds the lock."""
+    from mlops_decl.cli.views.progress import HumanHooks
+    from mlops_decl.planner import PlanOptions, make_plan
+
+    ws = workspace(var_files, cli_vars)
+    store, lock = backend_for(ws.root)
+    state = store.read()
+    opts = PlanOptions(
+        targets=list(targets),
+        replace=list(replace),
+        mode="refresh-only" if refresh_only else mode,
+        refresh=not no_refresh,
+        parallelism=parallelism,
+    )
+    hooks = HumanHooks(show=not quiet)
+    return ws, store, lock, make_plan(ws, state, opts, hooks)
+
+
+@click.command()
+@plan_options
+@click.option("--destroy", "-destroy", is_flag=True, help="Plan to destroy everything.")
+@click.option("--out", "-out", "out", metavar="FILE", help="Save the plan to FILE for `apply FILE`.")
+@click.option("--json", "-json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.option(
+    "--detailed-exitcode", "-detailed-exitcode", is_flag=True, help="Exit 2 when there are changes."
+)
+@handle_errors
+def plan(
+    targets,
+    replace,
+    refresh_only,
+    no_refresh,
+    parallelism,
+    var_files,
+    cli_vars,
+    lock,
+    destroy,
+    out,
+    as_json,
+    detailed_exitcode,
+):  # type: ignore[no-untyped-def]
+    """Show what apply would change."""
+    from mlops_decl.cli.views.plan_human import render_plan
+    from mlops_decl.cli.views.plan_json import plan_json
+    from mlops_decl.plan import save_plan
+
+    root = Path.cwd()
+    _, lk = backend_for(root)
+    with locked(lk, "plan", root, lock):
+        _, _, _, p = build_plan(
+            "destroy" if destroy else "normal",
+            targets,
+            replace,
+            refresh_only,
+            no_refresh,
+            parallelism,
+            var_files,
+            cli_vars,
+            quiet=as_json,
+        )
+    if as_json:
+        echo_json(plan_json(p))
+    else:
+        if p.refreshed:
+            click.echo()
+        click.echo(render_plan(p), nl=False)
+    if out:
+        save_plan(p, Path(out))
+        if not as_json:
+            click.echo(
+                f"\nSaved the plan to: {out}\n\nTo perform exactly these actions, run:\n    mlops-decl apply {out}"
+            )
+    if detailed_exitcode and p.has_changes:
+        sys.exit(2)

@@ -1,0 +1,239 @@
+"""`state list|show|rm|mv|pull|push`, `import ADDR ID` and `force-unlock ID`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mlops_decl.cli.common import backend_for, locked, var_options, workspace
+from mlops_decl.cli.output import echo_json, handle_errors
+from mlops_decl.diagnostics import Diagnostic, DiagnosticError
+
+
+def _need(state: Any, address: str) -> Any:
+    rs = state.resources.get(address)
+    if rs is None:
+        raise DiagnosticError(
+            Diagnostic(
+                f"no resource `{address}` in the state",
+                hint="`mlops-decl state list` shows what the state holds",
+            )
+        )
+    return rs
+
+
+@click.group()
+def state() -> None:
+    """Inspect and edit the state."""
+
+
+@state.command("list")
+@click.argument("prefixes", nargs=-1)
+@handle_errors
+def state_list(prefixes: tuple[str, ...]) -> None:
+    """One address a line."""
+    store, _ = backend_for(Path.cwd())
+    for address in sorted(store.read().resources):
+        if not prefixes or any(
+            address == p or address.startswith(p + ".") or address.startswith(p) for p in prefixes
+        ):
+            click.echo(address)
+
+
+@state.command("show")
+@click.argument("address")
+@click.option("--json", "-json", "as_json", is_flag=True)
+@handle_errors
+def state_show(address: str, as_json: bool) -> None:
+    """Show one resource's recorded attributes."""
+    from mlops_decl.cli.views.plan_human import fmt_value
+
+    store, _ = backend_for(Path.cwd())
+    rs = _need(store.read(), address)
+    if as_json:
+        echo_json(
+            {
+                "address": address,
+                "kind": rs.kind,
+                "provider": rs.provider,
+                "id": rs.id,
+                "attributes": rs.attributes,
+                "dependencies": rs.dependencies,
+            }
+        )
+        return
+    click.echo(f"# {address}:")
+    click.echo(f'resource "{rs.kind}" "{address.split(".", 1)[1]}" {{')
+    items = [("id", rs.id), *sorted(rs.attributes.items())]
+    width = max(len(k) for k, _ in items)
+    for key, value in items:
+        if value is not None:
+            click.echo(f"    {key.ljust(width)} = {fmt_value(value)}")
+    click.echo("}")
+
+
+@state.command("rm")
+@click.argument("addresses", nargs=-1, required=True)
+@handle_errors
+def state_rm(addresses: tuple[str, ...]) -> None:
+    """Forget objects without destroying them."""
+    root = Path.cwd()
+    store, lk = backend_for(root)
+    with locked(lk, "state rm", root):
+        st = store.read()
+        for a in addresses:
+            _need(st, a)
+        for a in addresses:
+            store.remove_resource(a)
+            click.echo(f"Removed {a}")
+        store.compact()
+    click.echo(f"Successfully removed {len(addresses)} resource instance(s).")
+
+
+@state.command("mv")
+@click.argument("source")
+@click.argument("destination")
+@handle_errors
+def state_mv(source: str, destination: str) -> None:
+    """Rename an address in the state (after renaming it in the config)."""
+    from dataclasses import replace
+
+    root = Path.cwd()
+    store, lk = backend_for(root)
+    with locked(lk, "state mv", root):
+        st = store.read()
+        rs = _need(st, source)
+        if destination in st.resources:
+            raise DiagnosticError(
+                Diagnostic(
+                    f"`{destination}` already exists in the state", hint="remove it first with `state rm`"
+                )
+            )
+        kind = destination.split(".", 1)[0]
+        if "." not in destination or kind != rs.kind:
+            raise DiagnosticError(
+                Diagnostic(
+                    f"cannot move {source} to {destination}: the kind must stay `{rs.kind}`",
+                    hint=f"write the destination as {rs.kind}.NEW_NAME",
+                )
+            )
+        moved = replace(rs, address=destination)
+        store.put_resource(moved)
+        store.remove_resource(source)
+        store.compact()
+    click.echo(f'Move "{source}" to "{destination}"\nSuccessfully moved 1 object(s).')
+
+
+@state.command("pull")
+@handle_errors
+def state_pull() -> None:
+    """Print the state as JSON."""
+    store, _ = backend_for(Path.cwd())
+    click.echo(json.dumps(store.read().to_json(), indent=2))
+
+
+@state.command("push")
+@click.argument("path", type=click.Path())
+@click.option("--force", "-force", is_flag=True, help="Push even over a different lineage or a newer serial.")
+@handle_errors
+def state_push(path: str, force: bool) -> None:
+    """Replace the state with a local file (`-` reads standard input)."""
+    from mlops_decl.state.model import State
+    from mlops_decl.state.store import StateError, check_push
+
+    text = sys.stdin.read() if path == "-" else Path(path).read_text() if Path(path).is_file() else None
+    if text is None:
+        raise DiagnosticError(Diagnostic(f"{path} does not exist", hint="give the path of a state file"))
+    try:
+        incoming = State.from_json(json.loads(text))
+    except (ValueError, KeyError, TypeError, StateError) as exc:
+        raise DiagnosticError(Diagnostic(f"{path} is not a state file: {exc}")) from None
+    root = Path.cwd()
+    store, lk = backend_for(root)
+    with locked(lk, "state push", root):
+        try:
+            check_push(store.read(), incoming, force)
+        except StateError as exc:
+            raise DiagnosticError(
+                Diagnostic(str(exc), hint="use --force only if you know this state is right")
+            ) from None
+        store.write(incoming)
+    click.echo("State pushed.")
+
+
+@click.command("import")
+@click.argument("address")
+@click.argument("id")
+@var_options
+@handle_errors
+def import_(address: str, id: str, var_files: tuple[str, ...], cli_vars: tuple[str, ...]) -> None:
+    """Adopt an existing live object: ADDR must be in the configuration, ID is the object's id."""
+    from mlops_decl.retry import call_with_retry
+    from mlops_decl.state.model import ResourceState
+
+    ws = workspace(var_files, cli_vars)
+    if address not in ws.project.resources:
+        raise DiagnosticError(
+            Diagnostic(
+                f"`{address}` is not in the configuration", hint="declare the resource first, then import it"
+            )
+        )
+    store, lk = backend_for(ws.root)
+    with locked(lk, "import", ws.root):
+        st = store.read()
+        if address in st.resources:
+            raise DiagnosticError(
+                Diagnostic(
+                    f"`{address}` is already managed (id {st.resources[address].id})",
+                    hint="`state rm` it first to import another object",
+                )
+            )
+        rc = ws.project.resources[address]
+        provider = ws.provider_of(address)
+        handler = ws.providers.handler(provider, rc.kind)
+        attrs = call_with_retry(lambda: handler.read(id, {}))
+        if attrs is None:
+            raise DiagnosticError(
+                Diagnostic(
+                    f"{address}: no {rc.kind} with id `{id}` exists on provider `{provider}`",
+                    hint="check the id",
+                )
+            )
+        store.put_resource(
+            ResourceState(
+                address=address,
+                kind=rc.kind,
+                provider=provider,
+                id=id,
+                attributes=attrs,
+                dependencies=ws.graph.dependencies(address),
+            )
+        )
+        store.compact()
+    click.echo(click.style(f"{address}: Import complete [id={id}]", fg="green"))
+    click.echo("Run `mlops-decl plan` to see how the configuration differs from the imported object.")
+
+
+@click.command("force-unlock")
+@click.argument("lock_id")
+@click.option("--force", "-force", is_flag=True, help="Do not ask for confirmation.")
+@handle_errors
+def force_unlock(lock_id: str, force: bool) -> None:
+    """Remove a lock left by a holder that is gone (another machine, a killed process)."""
+    from mlops_decl.state.store import StateError
+
+    _, lk = backend_for(Path.cwd())
+    try:
+        lk.force_unlock(lock_id)
+    except StateError as exc:
+        raise DiagnosticError(
+            Diagnostic(str(exc), hint="the id is printed by the command that found the lock")
+        ) from None
+    click.echo(click.style("mlops-decl state has been successfully unlocked!", fg="green"))
+
+
+_ = echo_json

@@ -1,0 +1,1 @@
+"""Config loading: YAML with positions, project discovery, variables and expressions."""

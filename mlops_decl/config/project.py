@@ -1,0 +1,269 @@
+"""Find a project's YAML files, check them against the raw schema and merge them."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from mlops_decl import kinds
+from mlops_decl.config.errors import translate
+from mlops_decl.config.yaml_source import PathKey, Positions, read_yaml_file
+from mlops_decl.diagnostics import Diagnostic, DiagnosticError, Source
+from mlops_decl.schema import file_models
+
+PROJECT_FILE = "mlops.yaml"
+# Variable files are YAML too; this suffix keeps them out of the config itself.
+VAR_FILE_SUFFIXES = (".vars.yaml", ".vars.yml")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+@dataclass
+class ResourceConfig:
+    address: str
+    kind: str
+    name: str
+    body: dict[str, Any]
+    positions: Positions
+    path: PathKey  # where the body sits in its file
+
+    def source(self, sub: PathKey = (), *, key: bool = False) -> Source:
+        return self.positions.source((*self.path, *sub), key=key)
+
+
+@dataclass
+class VariableDecl:
+    name: str
+    decl: kinds.Variable
+    source: Source
+
+
+@dataclass
+class OutputConfig:
+    name: str
+    value: Any
+    sensitive: bool
+    description: str | None
+    source: Source
+
+
+@dataclass
+class Project:
+    root: Path
+    settings: kinds.ProjectSettings
+    settings_positions: Positions
+    variables: dict[str, VariableDecl] = field(default_factory=dict)
+    resources: dict[str, ResourceConfig] = field(default_factory=dict)
+    outputs: dict[str, OutputConfig] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)  # relative path -> sha256
+
+    @property
+    def config_hash(self) -> str:
+        h = hashlib.sha256()
+        for name in sorted(self.files):
+            h.update(name.encode() + b"\0" + self.files[name].encode() + b"\n")
+        return h.hexdigest()
+
+
+def discover(root: Path) -> list[Path]:
+    """mlops.yaml first, then every other *.yaml/*.yml, skipping dot-directories."""
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for fn in sorted(filenames):
+            if (
+                fn.endswith((".yaml", ".yml"))
+                and not fn.endswith(VAR_FILE_SUFFIXES)
+                and not fn.startswith(".")
+            ):
+                found.append(Path(dirpath) / fn)
+    top = root / PROJECT_FILE
+    rest = [p for p in found if p != top]
+    return [top, *rest]
+
+
+def _allowed_fields(path: PathKey) -> list[str]:
+    """Field names allowed at a path, for did-you-mean hints."""
+    if len(path) == 0:
+        return ["project", "backend", "default_provider", "providers", "variables", "resources", "outputs"]
+    if path[0] == "resources":
+        if len(path) == 1:
+            return list(kinds.KINDS)
+        model: Any = kinds.KINDS.get(str(path[1]))
+        if model is None or len(path) < 3:
+            return []
+        for part in path[3:]:
+            if isinstance(part, int):
+                continue
+            info = model.model_fields.get(part) if hasattr(model, "model_fields") else None
+            ann = getattr(info, "annotation", None)
+            sub = _first_model(ann)
+            if sub is None:
+                return []
+            model = sub
+        return list(model.model_fields)
+    if path[0] == "variables" and len(path) == 2:
+        return list(kinds.Variable.model_fields)
+    if path[0] == "backend":
+        return list(kinds.Backend.model_fields)
+    return []
+
+
+def _first_model(ann: Any) -> Any:
+    from typing import get_args
+
+    if isinstance(ann, type) and hasattr(ann, "model_fields"):
+        return ann
+    for arg in get_args(ann):
+        got = _first_model(arg)
+        if got is not None:
+            return got
+    return None
+
+
+def _check_raw(data: Any, pos: Positions, is_project: bool) -> None:
+    project_model, resource_model = file_models()
+    model = project_model if is_project else resource_model
+    if not isinstance(data, dict):
+        raise DiagnosticError(
+            Diagnostic(
+                "the file must be a YAML mapping",
+                pos.source(()),
+                hint="start with `resources:`, `variables:` or `outputs:`"
+                if not is_project
+                else "start with `project: NAME`",
+            )
+        )
+    if not is_project:
+        for key in ("project", "backend", "default_provider", "providers"):
+            if key in data:
+                raise DiagnosticError(
+                    Diagnostic(
+                        f"`{key}` belongs in {PROJECT_FILE}",
+                        pos.source((key,), key=True),
+                        hint=f"move it to {PROJECT_FILE} at the project's root",
+                    )
+                )
+    resources = data.get("resources")
+    if isinstance(resources, dict):
+        for kind in resources:
+            if kind not in kinds.KINDS:
+                close = difflib.get_close_matches(str(kind), list(kinds.KINDS), n=1)
+                raise DiagnosticError(
+                    Diagnostic(
+                        f"unknown resource kind `{kind}`",
+                        pos.source(("resources", kind), key=True),
+                        hint=f"did you mean `{close[0]}`?" if close else "kinds: " + ", ".join(kinds.KINDS),
+                    )
+                )
+    try:
+        model.model_validate(data)
+    except ValidationError as exc:
+        raise DiagnosticError(translate(exc, data, pos, allowed_fields=_allowed_fields)) from None
+
+
+def load_project(root: Path) -> Project:
+    """Parse, check against the raw schema, and merge every file of the project."""
+    root = root.resolve()
+    top = root / PROJECT_FILE
+    if not top.is_file():
+        raise DiagnosticError(
+            Diagnostic(
+                f"no {PROJECT_FILE} in {root}",
+                hint="run `mlops-decl init` to create one, or pass -C DIR to point at the project",
+            )
+        )
+    project: Project | None = None
+    errors: list[Diagnostic] = []
+    for path in discover(root):
+        rel = path.relative_to(root).as_posix()
+        try:
+            data, pos = read_yaml_file(path, rel)
+            is_project = path == top
+            if data is None:
+                if is_project:
+                    raise DiagnosticError(
+                        Diagnostic("mlops.yaml is empty", Source(rel, 1, 1), hint="add `project: NAME`")
+                    )
+                continue
+            _check_raw(data, pos, is_project)
+        except DiagnosticError as exc:
+            errors.extend(exc.diagnostics)
+            continue
+        project = project or _new_project(root, data, pos, errors)
+        if project is not None:
+            project.files[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+            _merge(project, data, pos, errors)
+    if errors or project is None:
+        raise DiagnosticError(errors)
+    return project
+
+
+def _new_project(
+    root: Path, data: dict[str, Any], pos: Positions, errors: list[Diagnostic]
+) -> Project | None:
+    settings_data = {k: data[k] for k in ("project", "backend", "default_provider", "providers") if k in data}
+    try:
+        settings = kinds.ProjectSettings.model_validate(settings_data)
+    except ValidationError as exc:
+        errors.extend(translate(exc, settings_data, pos, allowed_fields=_allowed_fields))
+        return None
+    return Project(root, settings, pos)
+
+
+def _merge(project: Project, data: dict[str, Any], pos: Positions, errors: list[Diagnostic]) -> None:
+    for name, body in (data.get("variables") or {}).items():
+        src = pos.source(("variables", name), key=True)
+        if name in project.variables:
+            errors.append(_dup(f"variable `{name}`", project.variables[name].source, src))
+            continue
+        try:
+            decl = kinds.Variable.model_validate(body or {})
+        except ValidationError as exc:
+            errors.extend(translate(exc, body, pos, base=("variables", name)))
+            continue
+        project.variables[name] = VariableDecl(name, decl, src)
+    for kind, by_name in (data.get("resources") or {}).items():
+        for name, body in (by_name or {}).items():
+            address = f"{kind}.{name}"
+            src = pos.source(("resources", kind, name), key=True)
+            if not _NAME.match(str(name)):
+                errors.append(
+                    Diagnostic(
+                        f"`{name}` is not a valid resource name",
+                        src,
+                        hint="use letters, digits, `_` and `-`, starting with a letter or `_`",
+                    )
+                )
+                continue
+            if address in project.resources:
+                errors.append(_dup(address, project.resources[address].source(key=True), src))
+                continue
+            project.resources[address] = ResourceConfig(
+                address, kind, str(name), body or {}, pos, ("resources", kind, name)
+            )
+    for name, out in (data.get("outputs") or {}).items():
+        src = pos.source(("outputs", name), key=True)
+        if name in project.outputs:
+            errors.append(_dup(f"output `{name}`", project.outputs[name].source, src))
+            continue
+        if isinstance(out, dict) and "value" in out:
+            project.outputs[name] = OutputConfig(
+                name, out["value"], bool(out.get("sensitive", False)), out.get("description"), src
+            )
+        else:
+            project.outputs[name] = OutputConfig(name, out, False, None, src)
+
+
+def _dup(what: str, first: Source, second: Source) -> Diagnostic:
+    return Diagnostic(
+        f"{what} is defined twice: first at {first}",
+        second,
+        hint="names must be unique across all files of the project; rename or remove one",
+    )

@@ -1,0 +1,318 @@
+"""Build a Plan: refresh live state through the providers, then diff desired against it."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlops_decl.config.expressions import UNKNOWN, Ref, contains_unknown, render
+from mlops_decl.diagnostics import Diagnostic, DiagnosticError
+from mlops_decl.diff import changed_fields
+from mlops_decl.hooks import Hooks
+from mlops_decl.plan import Action, Change, Drift, Plan
+from mlops_decl.provider import ConfigError, ProviderError
+from mlops_decl.resolve import resolve_body
+from mlops_decl.retry import call_with_retry
+from mlops_decl.state.model import State
+from mlops_decl.workspace import Workspace
+
+NAME_KEY = "_name"  # handlers learn the resource's name through this key
+
+
+@dataclass
+class PlanOptions:
+    targets: list[str] = field(default_factory=list)
+    replace: list[str] = field(default_factory=list)
+    mode: str = "normal"  # normal | destroy | refresh-only
+    refresh: bool = True
+    parallelism: int = 10
+
+
+def provider_diagnostic(address: str, exc: Exception, ws: Workspace | None = None) -> Diagnostic:
+    if isinstance(exc, ConfigError) and ws is not None and address in ws.project.resources:
+        rc = ws.project.resources[address]
+        return Diagnostic(f"{address}: {exc}", rc.source(exc.field), exc.hint)
+    if isinstance(exc, ProviderError):
+        return Diagnostic(f"{address}: {exc}", address=address, hint=getattr(exc, "hint", None))
+    return Diagnostic(f"{address}: unexpected {type(exc).__name__}: {exc}", address=address)
+
+
+def refresh(
+    ws: Workspace, state: State, addresses: list[str], parallelism: int, hooks: Hooks
+) -> dict[str, dict[str, Any] | None]:
+    """Read every listed object from its provider, in parallel."""
+
+    def read(address: str) -> tuple[str, dict[str, Any] | None]:
+        rs = state.resources[address]
+        hooks.refresh_start(address, rs.id)
+        handler = ws.providers.handler(rs.provider, rs.kind)
+        got = call_with_retry(lambda: handler.read(rs.id, rs.attributes))
+        hooks.refresh_done(address, got is None)
+        return address, got
+
+    out: dict[str, dict[str, Any] | None] = {}
+    errors: list[Diagnostic] = []
+    with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="refresh") as pool:
+        futures = {pool.submit(read, a): a for a in addresses}
+        for fut, address in futures.items():
+            try:
+                _, got = fut.result()
+                out[address] = got
+            except Exception as exc:  # collected: every failing resource is reported
+                errors.append(provider_diagnostic(address, exc, ws))
+    if errors:
+        raise DiagnosticError(errors)
+    return out
+
+
+def _check_addresses(ws: Workspace, state: State, addresses: list[str], flag: str) -> None:
+    bad = [a for a in addresses if a not in ws.project.resources and a not in state.resources]
+    if bad:
+        raise DiagnosticError(
+            [
+                Diagnostic(
+                    f"{flag} {a}: no such resource in the configuration or the state",
+                    hint="addresses look like kind.name; `mlops-decl state list` shows what exists",
+                )
+                for a in bad
+            ]
+        )
+
+
+def make_plan(ws: Workspace, state: State, opts: PlanOptions, hooks: Hooks | None = None) -> Plan:
+    hooks = hooks or Hooks()
+    _check_addresses(ws, state, opts.targets, "--target")
+    _check_addresses(ws, state, opts.replace, "--replace")
+    config = ws.project.resources
+    if opts.targets:
+        in_config = [t for t in opts.targets if t in config]
+        scope = ws.graph.with_dependencies(in_config) if opts.mode != "destroy" else set()
+        if opts.mode == "destroy":
+            scope = ws.graph.with_dependents(in_config) | {t for t in opts.targets if t in state.resources}
+            scope |= {a for a, rs in state.resources.items() if set(rs.dependencies) & scope}
+        scope |= {t for t in opts.targets if t in state.resources}
+    else:
+        scope = set(config) | set(state.resources)
+
+    to_read = [a for a in state.resources if a in scope]
+    refreshed = (
+        refresh(ws, state, to_read, opts.parallelism, hooks)
+        if opts.refresh
+        else {a: state.resources[a].attributes for a in to_read}
+    )
+    drift = _drift(state, refreshed) if opts.refresh else []
+    clear, hashed = ws.plan_variables()
+    plan = Plan(
+        changes={},
+        outputs={},
+        lineage=state.lineage,
+        serial=state.serial,
+        config_hash=ws.project.config_hash,
+        mode=opts.mode,
+        drift=drift,
+        refreshed=refreshed,
+        bodies={a: rc.body for a, rc in config.items()},
+        variables=clear,
+        sensitive_variables=hashed,
+        targets=list(opts.targets),
+    )
+    planned: dict[str, tuple[Any, dict[str, Any]]] = {}  # address -> (id, attributes)
+    for address, rs in state.resources.items():
+        live = refreshed.get(address, rs.attributes) if address in refreshed else rs.attributes
+        if live is not None:
+            planned[address] = (rs.id, live)
+
+    def lookup(ref: Ref) -> Any:
+        if ref.kind == "var":
+            return ws.variables.values[ref.name]
+        entry = planned.get(ref.address)
+        if entry is None:
+            return UNKNOWN
+        value: Any = entry[0] if not ref.attr else entry[1]
+        for part in ref.attr:
+            if value is UNKNOWN:
+                return UNKNOWN
+            if not isinstance(value, dict) or part not in value:
+                return UNKNOWN if entry[0] is UNKNOWN else None
+            value = value[part]
+        return value
+
+    if opts.mode == "destroy":
+        _plan_destroy(ws, state, plan, scope)
+    elif opts.mode == "refresh-only":
+        pass
+    else:
+        errors: list[Diagnostic] = []
+        for address in ws.graph.order():
+            if address not in scope:
+                continue
+            try:
+                _plan_one(ws, state, plan, address, refreshed, lookup, planned, opts)
+            except DiagnosticError as exc:
+                errors.extend(exc.diagnostics)
+                planned[address] = (UNKNOWN, {})
+            except (ProviderError, OSError) as exc:
+                errors.append(provider_diagnostic(address, exc, ws))
+                planned[address] = (UNKNOWN, {})
+        for address in sorted(state.resources):
+            if address not in config and address in scope:
+                rs = state.resources[address]
+                plan.changes[address] = Change(
+                    address,
+                    rs.kind,
+                    address.split(".", 1)[1],
+                    rs.provider,
+                    Action.DELETE,
+                    refreshed.get(address, rs.attributes),
+                    None,
+                    prior_id=rs.id,
+                    dependencies=list(rs.dependencies),
+                    reason="it is no longer in the configuration",
+                )
+        if errors:
+            raise DiagnosticError(errors)
+    plan.outputs = _plan_outputs(ws, state, lookup, opts.mode)
+    return plan
+
+
+def _drift(state: State, refreshed: dict[str, dict[str, Any] | None]) -> list[Drift]:
+    out = []
+    for address, live in refreshed.items():
+        before = state.resources[address].attributes
+        if live is None:
+            out.append(Drift(address, True, before, None))
+        elif changed_fields(live, before, keys=set(live) | set(before)):
+            out.append(Drift(address, False, before, live))
+    return out
+
+
+def _plan_one(
+    ws: Workspace,
+    state: State,
+    plan: Plan,
+    address: str,
+    refreshed: dict[str, dict[str, Any] | None],
+    lookup: Any,
+    planned: dict[str, tuple[Any, dict[str, Any]]],
+    opts: PlanOptions,
+) -> None:
+    rc = ws.project.resources[address]
+    provider = ws.provider_of(address)
+    handler = ws.providers.handler(provider, rc.kind)
+    rs = state.resources.get(address)
+    prior = refreshed.get(address) if rs is not None else None
+    lifecycle = rc.body.get("lifecycle") or {}
+    desired, _model = resolve_body(rc, lookup, provider)
+    if not contains_unknown(desired):
+        t0 = time.perf_counter()
+        desired = dict(handler.plan({**desired, NAME_KEY: rc.name}, prior))
+        _ = t0
+    desired.pop(NAME_KEY, None)
+    new_id = desired.pop("id", UNKNOWN)
+    deps = ws.graph.dependencies(address)
+    ignore = set(lifecycle.get("ignore_changes") or [])
+    cbd = bool(lifecycle.get("create_before_destroy"))
+    base = Change(
+        address,
+        rc.kind,
+        rc.name,
+        provider,
+        Action.NOOP,
+        prior,
+        None,
+        dependencies=deps,
+        create_before_destroy=cbd,
+        prior_id=rs.id if rs else None,
+    )
+    computed_unknown = {k: UNKNOWN for k in handler.computed if k not in desired}
+    if prior is None:
+        base.action = Action.CREATE
+        base.after = {**desired, **computed_unknown}
+        base.reason = "it no longer exists outside mlops-decl" if rs is not None else None
+        planned[address] = (new_id, base.after)
+    else:
+        keys = (set(desired) - ignore) - {k for k in handler.computed if k not in desired}
+        changed = changed_fields(desired, prior, keys=keys)
+        forced = sorted(set(changed) & handler.force_new)
+        if address in opts.replace:
+            base.action, base.reason = Action.REPLACE, "you asked for it with --replace"
+        elif forced:
+            base.action = Action.REPLACE
+            base.replace_paths = forced
+        elif changed:
+            base.action = Action.UPDATE
+        base.changed = changed
+        if base.action is Action.REPLACE:
+            base.after = {**desired, **computed_unknown}
+            planned[address] = (new_id, base.after)
+            if lifecycle.get("prevent_destroy"):
+                raise DiagnosticError(
+                    Diagnostic(
+                        f"{address} would be replaced but has lifecycle.prevent_destroy set",
+                        rc.source(("lifecycle", "prevent_destroy")),
+                        hint="remove prevent_destroy, or undo the change that forces replacement: "
+                        + ", ".join(forced or ["--replace"]),
+                    )
+                )
+        else:
+            after = {**prior, **{k: v for k, v in desired.items() if k not in ignore}}
+            base.after = after
+            planned[address] = (rs.id if rs else new_id, after)
+    plan.changes[address] = base
+
+
+def _plan_destroy(ws: Workspace, state: State, plan: Plan, scope: set[str]) -> None:
+    errors = []
+    for address in sorted(state.resources):
+        if address not in scope:
+            continue
+        rs = state.resources[address]
+        rc = ws.project.resources.get(address)
+        if rc is not None and (rc.body.get("lifecycle") or {}).get("prevent_destroy"):
+            errors.append(
+                Diagnostic(
+                    f"{address} has lifecycle.prevent_destroy set and cannot be destroyed",
+                    rc.source(("lifecycle", "prevent_destroy")),
+                    hint="remove prevent_destroy first, or leave it out with --target",
+                )
+            )
+            continue
+        before = plan.refreshed.get(address, rs.attributes)
+        if before is None and address in plan.refreshed:
+            continue  # already gone
+        plan.changes[address] = Change(
+            address,
+            rs.kind,
+            address.split(".", 1)[1],
+            rs.provider,
+            Action.DELETE,
+            before,
+            None,
+            prior_id=rs.id,
+            dependencies=list(rs.dependencies),
+        )
+    if errors:
+        raise DiagnosticError(errors)
+
+
+def _plan_outputs(ws: Workspace, state: State, lookup: Any, mode: str) -> dict[str, dict[str, Any]]:
+    out = {}
+    for name, oc in ws.project.outputs.items():
+        after = None if mode == "destroy" else render(oc.value, lookup)
+        before = (state.outputs.get(name) or {}).get("value")
+        sensitive = oc.sensitive or _mentions_sensitive(oc.value, ws.variables.sensitive)
+        out[name] = {
+            "before": before,
+            "after": after,
+            "sensitive": sensitive,
+            "changed": after is UNKNOWN or after != before,
+        }
+    return out
+
+
+def _mentions_sensitive(value: Any, sensitive: set[str]) -> bool:
+    from mlops_decl.config.expressions import iter_refs
+
+    return any(text.startswith("var.") and text[4:] in sensitive for text, _ in iter_refs(value))

@@ -1,0 +1,63 @@
+"""The providers a run uses: found by entry point, imported and configured on first use."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from mlops_decl.config.expressions import Ref, render
+from mlops_decl.provider import Handler, Provider, ProviderContext, ProviderError, available_providers
+
+
+class ProviderSet:
+    def __init__(
+        self, root: Path, project: str, settings: dict[str, dict[str, Any]], variables: dict[str, Any]
+    ):
+        self.root = root
+        self.project = project
+        self.settings = settings
+        self.variables = variables
+        self._available = available_providers()
+        self._loaded: dict[str, Provider] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self._available)
+
+    def exists(self, name: str) -> bool:
+        return name in self._available
+
+    def get(self, name: str) -> Provider:
+        with self._lock:
+            if name in self._loaded:
+                return self._loaded[name]
+            if name not in self._available:
+                raise ProviderError(
+                    f"provider `{name}` is not installed (installed: {', '.join(self.names)})"
+                )
+            cls = self._available[name].load()
+            provider: Provider = cls()
+            raw = self.settings.get(name) or {}
+
+            def lookup(ref: Ref) -> Any:
+                if ref.kind != "var":
+                    raise ProviderError(
+                        f"provider `{name}` settings may only reference variables, not ${{{ref}}}"
+                    )
+                return self.variables[ref.name]
+
+            settings = render(raw, lookup)
+            ctx = ProviderContext(
+                project_dir=self.root, data_dir=self.root / ".mlops" / name, project=self.project
+            )
+            provider.configure(settings, ctx)
+            self._loaded[name] = provider
+            return provider
+
+    def handler(self, provider: str, kind: str) -> Handler:
+        h = self.get(provider).handler(kind)
+        if h is None:
+            raise ProviderError(f"provider `{provider}` does not support `{kind}` resources")
+        return h
