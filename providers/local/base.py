@@ -1,0 +1,170 @@
+"""What every local handler shares: the provider's environment, naming, latency, and the
+catalog-backed lifecycle most kinds use as is."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from mlops_decl.kinds import COMPUTED
+from mlops_decl.provider import Attributes, ConfigError, Handler, ProviderContext, ProviderError
+
+from .catalog import Catalog
+from .files import FileInspector
+from .registry import Registry
+from .store import FeatureStore
+
+NAME_KEY = "_name"  # the engine passes the resource's address name here for plan/create
+
+
+class LocalEnv:
+    """The provider's shared state: paths, settings, and lazily opened stores. Shared by all
+    handlers and threads; every store guards itself with its own lock."""
+
+    def __init__(self, ctx: ProviderContext, delay_ms: int = 0):
+        self.ctx = ctx
+        self.delay = delay_ms / 1000.0
+        self.inspector = FileInspector()
+        # Each of these opens its file on first use only, under its own lock.
+        self.catalog = Catalog(ctx.data_dir / "catalog.db")
+        self.registry = Registry(ctx.data_dir)
+        self.store = FeatureStore(ctx.data_dir / "features.duckdb")
+
+    @property
+    def project_dir(self) -> Path:
+        return self.ctx.project_dir
+
+    @property
+    def data_dir(self) -> Path:
+        return self.ctx.data_dir
+
+    def pause(self) -> None:
+        """The configured latency (`delay_ms`), for benchmarking refresh against slow APIs."""
+        if self.delay > 0:
+            time.sleep(self.delay)
+
+    def close(self) -> None:
+        self.catalog.close()
+        self.store.close()
+
+
+def name_of(desired: Attributes) -> str:
+    name = desired.get(NAME_KEY) or desired.get("id")
+    if not isinstance(name, str) or not name:
+        raise ProviderError(f"the engine passed no `{NAME_KEY}` for a new local resource")
+    return name
+
+
+def clean(desired: Attributes) -> Attributes:
+    """The attributes to keep: desired minus the engine's `_name`."""
+    return {k: v for k, v in desired.items() if k != NAME_KEY}
+
+
+def carry(attrs: Attributes, prior: Attributes | None, keys: Iterable[str], *, unless: Iterable[str] = ()) -> None:
+    """Copy computed `keys` from prior into attrs when none of the `unless` fields changed:
+    an update that cannot change them should not show them as (known after apply)."""
+    if not prior or any(attrs.get(f) != prior.get(f) for f in unless):
+        return
+    for key in keys:
+        if key in prior and key not in attrs:
+            attrs[key] = prior[key]
+
+
+class LocalHandler(Handler):
+    """Adds the `delay_ms` latency around every API call and checks the `local:` block;
+    subclasses implement _read/_create/_update/_delete."""
+
+    local_fields: ClassVar[frozenset[str]] = frozenset()  # keys allowed under `local:`
+
+    def __init__(self, env: LocalEnv):
+        self.env = env
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if getattr(cls, "kind", None) in COMPUTED:
+            cls.computed = COMPUTED[cls.kind]
+
+    def check_local(self, desired: Attributes) -> dict[str, Any]:
+        block = desired.get("local") or {}
+        for key in block:
+            if key not in self.local_fields:
+                allowed = ", ".join(sorted(self.local_fields)) or "none yet"
+                raise ConfigError(
+                    f"unknown field `{key}` under `local` for a {self.kind}",
+                    field=("local", key),
+                    hint=f"fields the local provider takes here: {allowed}",
+                )
+        return dict(block)
+
+    def read(self, id: str, prior: Attributes) -> Attributes | None:
+        self.env.pause()
+        return self._read(id, prior)
+
+    def create(self, desired: Attributes) -> tuple[str, Attributes]:
+        self.env.pause()
+        return self._create(desired)
+
+    def update(self, id: str, prior: Attributes, desired: Attributes) -> Attributes:
+        self.env.pause()
+        return self._update(id, prior, desired)
+
+    def delete(self, id: str, prior: Attributes) -> None:
+        self.env.pause()
+        self._delete(id, prior)
+
+    def _read(self, id: str, prior: Attributes) -> Attributes | None:
+        raise NotImplementedError
+
+    def _create(self, desired: Attributes) -> tuple[str, Attributes]:
+        raise NotImplementedError
+
+    def _update(self, id: str, prior: Attributes, desired: Attributes) -> Attributes:
+        raise NotImplementedError
+
+    def _delete(self, id: str, prior: Attributes) -> None:
+        raise NotImplementedError
+
+
+class CatalogHandler(LocalHandler):
+    """A kind whose live object is its catalog row. Ids are resource names.
+
+    create is an upsert: after a crash between create and the state write, the next apply
+    adopts the row instead of failing on "already exists".
+    """
+
+    def plan(self, desired: Attributes, prior: Attributes | None) -> Attributes:
+        attrs = clean(desired)
+        attrs["id"] = prior["id"] if prior and prior.get("id") else name_of(desired)
+        self.check_local(attrs)
+        self.plan_computed(attrs, prior)
+        return attrs
+
+    def plan_computed(self, attrs: Attributes, prior: Attributes | None) -> None:
+        """Fill the computed attributes known before apply; by default none beyond id."""
+
+    def build(self, id: str, attrs: Attributes, prior: Attributes | None) -> Attributes:
+        """Validate and fill computed attributes for create/update; by default just id."""
+        return attrs
+
+    def _read(self, id: str, prior: Attributes) -> Attributes | None:
+        return self.env.catalog.get(self.kind, id)
+
+    def _create(self, desired: Attributes) -> tuple[str, Attributes]:
+        id = name_of(desired)
+        return id, self._write(id, desired, None)
+
+    def _update(self, id: str, prior: Attributes, desired: Attributes) -> Attributes:
+        return self._write(id, desired, prior)
+
+    def _write(self, id: str, desired: Attributes, prior: Attributes | None) -> Attributes:
+        attrs = clean(desired)
+        attrs["id"] = id
+        self.check_local(attrs)
+        attrs = self.build(id, attrs, prior)
+        self.env.catalog.put(self.kind, id, attrs)
+        return attrs
+
+    def _delete(self, id: str, prior: Attributes) -> None:
+        self.env.catalog.delete(self.kind, id)

@@ -1,0 +1,109 @@
+"""The local catalog: a SQLite table of objects keyed (kind, id) -> attributes.
+
+It is the live system for kinds that have no other home (datasets, feature group definitions,
+pipelines, policies, endpoints, monitors). Deleting a row behind our back makes the object
+gone, so the engine plans to create it again.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from mlops_decl.provider import ProviderError
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS objects (
+    kind       TEXT NOT NULL,
+    id         TEXT NOT NULL,
+    attributes TEXT NOT NULL,
+    created    TEXT NOT NULL,
+    updated    TEXT NOT NULL,
+    PRIMARY KEY (kind, id)
+) WITHOUT ROWID
+"""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class Catalog:
+    """Thread-safe: one connection, one lock. Every statement is sub-millisecond, so
+    serialising them costs less than per-thread connections fighting over SQLite's write
+    lock; busy_timeout covers other processes (a `serve` next to an `apply`)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        # Called with the lock held. Opened lazily: `validate` and `--help` never touch disk.
+        if self._conn is None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute(_SCHEMA)
+                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            except (OSError, sqlite3.Error) as exc:
+                raise ProviderError(f"cannot open the local catalog {self.path}: {exc}") from exc
+            self._conn = conn
+        return self._conn
+
+    def _run(self, sql: str, params: tuple[Any, ...]) -> tuple[list[tuple[Any, ...]], int]:
+        """Rows and rowcount of one statement (autocommit)."""
+        with self._lock:
+            conn = self._connect()
+            try:
+                cur = conn.execute(sql, params)
+                return cur.fetchall(), cur.rowcount
+            except sqlite3.OperationalError as exc:
+                # "database is locked" after the busy timeout: another process holds it.
+                raise ProviderError(f"local catalog {self.path}: {exc}", retryable=True) from exc
+            except sqlite3.Error as exc:
+                raise ProviderError(f"local catalog {self.path}: {exc}") from exc
+
+    def get(self, kind: str, id: str) -> dict[str, Any] | None:
+        rows, _ = self._run("SELECT attributes FROM objects WHERE kind = ? AND id = ?", (kind, id))
+        if not rows:
+            return None
+        attrs: dict[str, Any] = json.loads(rows[0][0])
+        return attrs
+
+    def put(self, kind: str, id: str, attributes: dict[str, Any]) -> None:
+        """Insert or replace; `created` survives replacement."""
+        now = _now()
+        self._run(
+            "INSERT INTO objects (kind, id, attributes, created, updated) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (kind, id) DO UPDATE SET attributes = excluded.attributes, updated = excluded.updated",
+            (kind, id, json.dumps(attributes, sort_keys=True), now, now),
+        )
+
+    def delete(self, kind: str, id: str) -> bool:
+        """True when a row was removed."""
+        _, count = self._run("DELETE FROM objects WHERE kind = ? AND id = ?", (kind, id))
+        return count > 0
+
+    def ids(self, kind: str) -> list[str]:
+        rows, _ = self._run("SELECT id FROM objects WHERE kind = ? ORDER BY id", (kind,))
+        return [r[0] for r in rows]
+
+    def times(self, kind: str, id: str) -> tuple[str, str] | None:
+        """(created, updated) as ISO-8601 UTC strings, for lineage and audit."""
+        rows, _ = self._run("SELECT created, updated FROM objects WHERE kind = ? AND id = ?", (kind, id))
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None

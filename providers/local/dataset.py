@@ -1,0 +1,37 @@
+"""dataset: a local CSV or parquet file; its content hash is its version.
+
+read() answers what the catalog recorded at the last create/update; plan() answers what the
+file holds now. So a changed file shows up as a diff on `version` (and rows/columns) and an
+update records the new facts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlops_decl.provider import Attributes
+
+from .base import CatalogHandler
+from .files import FileFacts, detect_format, resolve_uri
+
+
+class DatasetHandler(CatalogHandler):
+    kind = "dataset"
+
+    def facts(self, attrs: Attributes) -> FileFacts:
+        """Inspect the file `attrs` point at; ConfigError on field uri/format when it cannot."""
+        path = resolve_uri(str(attrs.get("uri", "")), self.env.project_dir)
+        fmt = detect_format(path, attrs.get("format"))
+        return self.env.inspector.inspect(path, fmt)
+
+    def plan_computed(self, attrs: Attributes, prior: Attributes | None) -> None:
+        attrs.update(computed_from(self.facts(attrs)))
+
+    def build(self, id: str, attrs: Attributes, prior: Attributes | None) -> Attributes:
+        attrs.update(computed_from(self.facts(attrs)))
+        return attrs
+
+
+def computed_from(facts: FileFacts) -> dict[str, Any]:
+    # `format` stays as configured (None means "from the suffix"), so it never diffs.
+    return {"version": facts.version, "rows": facts.rows, "columns": list(facts.columns), "path": facts.path}

@@ -1,0 +1,178 @@
+"""Data files: where a dataset's uri points, its format, and what is in it.
+
+A dataset's version is the content hash of its file, so a changed file is a diff on the next
+plan. CSV is read once with the csv module, hashing the bytes as they stream past (no pandas);
+parquet's row count and columns come from its footer (pyarrow, imported lazily).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from mlops_decl.provider import ConfigError
+
+CHUNK = 1 << 20
+VERSION_CHARS = 16  # version = the first 16 hex digits (64 bits) of the file's sha256
+SUFFIX_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+# A file whose ctime is this recent may still change within the same timestamp tick, so its
+# facts are not cached (git's "racy clean" problem).
+_RACY_NS = 2_000_000_000
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    path: str  # absolute
+    format: str  # csv | parquet
+    version: str
+    rows: int
+    columns: tuple[str, ...]  # a tuple: cached facts are shared between threads
+
+
+def resolve_uri(uri: str, project_dir: Path) -> Path:
+    """A local path: relative to the project, absolute, `~/...` or `file://`."""
+    text = uri
+    if text.startswith("file:"):
+        parsed = urlparse(text)
+        # file:///abs/x.csv is absolute; file://data/x.csv is read as project-relative.
+        host = parsed.netloc if parsed.netloc not in ("", "localhost") else ""
+        text = unquote(host + parsed.path) if host else unquote(parsed.path)
+    elif _SCHEME.match(text):
+        raise ConfigError(
+            f"the local provider reads local files only, not `{uri}`",
+            field=("uri",),
+            hint="give a path relative to the project directory, or use a cloud provider for remote data",
+        )
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        path = project_dir / path
+    return Path(os.path.normpath(path))
+
+
+def detect_format(path: Path, declared: str | None) -> str:
+    if declared:
+        return declared
+    fmt = SUFFIX_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ConfigError(
+            f"cannot tell the format of `{path.name}` from its suffix",
+            field=("format",),
+            hint="set `format: csv` or `format: parquet`, or name the file *.csv / *.parquet",
+        )
+    return fmt
+
+
+class _HashingReader(io.RawIOBase):
+    """Feeds every byte read through it into a hash, so parsing and hashing share one pass."""
+
+    def __init__(self, raw: io.BufferedReader, digest: Any):
+        self._raw = raw
+        self._digest = digest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self._raw.readinto(buffer)
+        if n:
+            self._digest.update(memoryview(buffer)[:n])
+        return n or 0
+
+
+def _unreadable(path: Path, why: str, hint: str) -> ConfigError:
+    return ConfigError(f"cannot read dataset file {path}: {why}", field=("uri",), hint=hint)
+
+
+def _inspect_csv(path: Path) -> tuple[str, int, list[str]]:
+    digest = hashlib.sha256()
+    header: list[str] | None = None
+    rows = 0
+    with open(path, "rb") as raw:
+        reader = _HashingReader(raw, digest)
+        text = io.TextIOWrapper(io.BufferedReader(reader, CHUNK), encoding="utf-8-sig", newline="")
+        try:
+            for record in csv.reader(text):
+                if not record:  # blank line; pandas skips these too
+                    continue
+                if header is None:
+                    header = record
+                    continue
+                if len(record) > len(header):
+                    raise _unreadable(
+                        path,
+                        f"line {rows + 2} has {len(record)} fields but the header has {len(header)}",
+                        "fix the row, or quote fields that contain commas",
+                    )
+                rows += 1
+        except UnicodeDecodeError as exc:
+            raise _unreadable(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+                              "save the file as UTF-8 CSV, or set `format: parquet` if it is parquet") from exc
+        except csv.Error as exc:
+            raise _unreadable(path, f"not valid CSV ({exc})", "check the file is comma-separated text") from exc
+        while reader.readinto(bytearray(CHUNK)):  # hash whatever the text layer left unread
+            pass
+    if header is None:
+        raise _unreadable(path, "the file is empty", "a CSV dataset needs a header row naming its columns")
+    return digest.hexdigest(), rows, header
+
+
+def _inspect_parquet(path: Path) -> tuple[str, int, list[str]]:
+    import pyarrow.parquet as pq  # lazy: pyarrow costs ~0.3 s to import
+
+    try:
+        meta = pq.read_metadata(path)
+        columns = list(meta.schema.to_arrow_schema().names)
+    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError and friends
+        raise _unreadable(path, f"not a valid parquet file ({exc})",
+                          "check the file, or set `format: csv` if it is CSV") from exc
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest(), int(meta.num_rows), columns
+
+
+class FileInspector:
+    """Inspects data files, caching facts by (size, mtime, ctime, inode) so a plan that asks
+    about the same file for a dataset and for the feature groups built on it hashes it once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cache: dict[tuple[str, str], tuple[tuple[int, ...], FileFacts]] = {}
+
+    def inspect(self, path: Path, fmt: str) -> FileFacts:
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            raise _unreadable(path, "no such file",
+                              "check `uri` (relative paths start at the project directory)") from None
+        except OSError as exc:
+            raise _unreadable(path, exc.strerror or str(exc), "check the file's permissions") from exc
+        if not path.is_file():
+            raise _unreadable(path, "not a regular file", "point `uri` at a single .csv or .parquet file")
+        key = (str(path), fmt)
+        signature = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is not None and hit[0] == signature:
+            return hit[1]
+        started = time.time_ns()
+        try:
+            digest, rows, columns = _inspect_csv(path) if fmt == "csv" else _inspect_parquet(path)
+        except OSError as exc:
+            raise _unreadable(path, exc.strerror or str(exc), "check the file's permissions") from exc
+        facts = FileFacts(str(path), fmt, digest[:VERSION_CHARS], rows, tuple(columns))
+        if started - st.st_ctime_ns > _RACY_NS:
+            with self._lock:
+                self._cache[key] = (signature, facts)
+        return facts

@@ -1,0 +1,87 @@
+"""The local provider: everything on one machine, offline (DESIGN §6).
+
+Handlers are made on first use and shared; the engine calls them from many threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from mlops_decl.provider import ConfigError, Handler, ProviderContext, ProviderError
+
+from .base import LocalEnv, LocalHandler
+from .dataset import DatasetHandler
+from .definitions import MonitorHandler, RegistryPolicyHandler, TrainingPipelineHandler
+from .endpoint import EndpointHandler
+from .feature_group import FeatureGroupHandler
+from .model import ModelHandler
+
+HANDLERS: dict[str, type[LocalHandler]] = {
+    h.kind: h
+    for h in (
+        DatasetHandler,
+        FeatureGroupHandler,
+        TrainingPipelineHandler,
+        ModelHandler,
+        RegistryPolicyHandler,
+        EndpointHandler,
+        MonitorHandler,
+    )
+}
+
+SETTINGS = {"delay_ms": "added latency in milliseconds on every read/create/update/delete (benchmarks)"}
+
+
+class LocalProvider:
+    name = "local"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._env: LocalEnv | None = None
+        self._handlers: dict[str, LocalHandler] = {}
+
+    def configure(self, settings: dict[str, Any], ctx: ProviderContext) -> None:
+        settings = dict(settings or {})
+        for key in settings:
+            if key not in SETTINGS:
+                accepted = ", ".join(f"{k} ({v})" for k, v in SETTINGS.items())
+                raise ConfigError(f"unknown setting `{key}` for the local provider", field=(key,),
+                                  hint=f"settings: {accepted}")
+        delay = settings.get("delay_ms", 0)
+        if isinstance(delay, bool) or not isinstance(delay, int) or delay < 0:
+            raise ConfigError(f"`delay_ms` must be a whole number of milliseconds >= 0, not {delay!r}",
+                              field=("delay_ms",), hint="e.g. delay_ms: 50")
+        with self._lock:
+            if self._env is not None:
+                self._env.close()
+            self._env = LocalEnv(ctx, delay_ms=delay)
+            self._handlers = {}
+
+    def kinds(self) -> frozenset[str]:
+        return frozenset(HANDLERS)
+
+    def handler(self, kind: str) -> Handler | None:
+        cls = HANDLERS.get(kind)
+        if cls is None:
+            return None
+        with self._lock:
+            if self._env is None:
+                raise ProviderError("the local provider was used before configure()")
+            handler = self._handlers.get(kind)
+            if handler is None:
+                handler = self._handlers[kind] = cls(self._env)
+            return handler
+
+    @property
+    def env(self) -> LocalEnv:
+        """The shared stores, for the runtime actions (run, promote, serve, check)."""
+        if self._env is None:
+            raise ProviderError("the local provider was used before configure()")
+        return self._env
+
+    def close(self) -> None:
+        """Close the catalog and feature store connections (tests; long-lived processes)."""
+        with self._lock:
+            if self._env is not None:
+                self._env.close()

@@ -1,0 +1,87 @@
+"""The embedded feature store: one DuckDB file, one table per feature group.
+
+For now a table is an empty marker with the group's columns; materialising data, the
+point-in-time join and online lookups come with the training issue.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from mlops_decl.provider import ProviderError
+
+DUCKDB_TYPES = {
+    "int": "BIGINT",
+    "float": "DOUBLE",
+    "string": "VARCHAR",
+    "bool": "BOOLEAN",
+    "datetime": "TIMESTAMP",
+}
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+class FeatureStore:
+    """One connection per provider, opened on first use and shared under a lock (connecting
+    costs ~15 ms; DuckDB also allows a single read-write process per file)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._lock = threading.Lock()
+        self._conn: Any = None
+
+    def _connect(self) -> Any:
+        if self._conn is None:
+            try:
+                import duckdb  # lazy: only feature groups need it
+            except ImportError as exc:
+                raise ProviderError(f"the local feature store needs duckdb: {exc} (pip install duckdb)") from exc
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self._conn = duckdb.connect(str(self.path))
+            except Exception as exc:  # duckdb.IOException when another process holds the file
+                raise ProviderError(f"cannot open the feature store {self.path}: {exc}", retryable=True) from exc
+        return self._conn
+
+    def _run(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        with self._lock:
+            conn = self._connect()
+            try:
+                rows: list[tuple[Any, ...]] = conn.execute(sql, params or []).fetchall()
+                return rows
+            except Exception as exc:
+                raise ProviderError(f"feature store {self.path}: {exc}") from exc
+
+    def create_table(self, table: str, columns: list[tuple[str, str]]) -> None:
+        """(Re)create `table` with (name, dtype) columns, dtype as in kinds.Feature."""
+        cols = ", ".join(f"{quote(name)} {DUCKDB_TYPES[dtype]}" for name, dtype in columns)
+        self._run(f"CREATE OR REPLACE TABLE {quote(table)} ({cols})")
+
+    def drop_table(self, table: str) -> None:
+        self._run(f"DROP TABLE IF EXISTS {quote(table)}")
+
+    def has_table(self, table: str) -> bool:
+        rows = self._run(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?",
+            [table],
+        )
+        return bool(rows and rows[0][0])
+
+    def columns(self, table: str) -> list[tuple[str, str]]:
+        """(name, DuckDB type) of each column, in order."""
+        rows = self._run(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
+            [table],
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
