@@ -36,11 +36,12 @@ def _make_importable() -> None:
 
 _make_importable()
 
-from mlops_decl.provider import ProviderContext  # noqa: E402
 from mlops_decl.providers.local import LocalProvider  # noqa: E402
 
 
 def make_provider(project: Path, settings: dict | None = None) -> LocalProvider:
+    from mlops_decl.provider import ProviderContext
+
     provider = LocalProvider()
     provider.configure(settings or {}, ProviderContext(project_dir=project, data_dir=project / ".mlops" / "local"))
     return provider
