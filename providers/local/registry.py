@@ -25,13 +25,17 @@ MISSING = "RESOURCE_DOES_NOT_EXIST"
 EXISTS = "RESOURCE_ALREADY_EXISTS"
 
 
-def _quiet_mlflow() -> None:
-    """Keep MLflow offline and off our output: the CLI's stdout is parsed by users."""
+def _offline_env() -> None:
+    """Before importing mlflow: keep it offline and off stdout (the CLI's output is parsed)."""
     # setdefault: a user who sets these on purpose keeps their choice.
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    # Schema migrations log at INFO ("Creating initial MLflow database tables...").
+
+
+def _quiet_loggers() -> None:
+    """After importing mlflow, which sets its logger to INFO on import: schema migrations
+    would log "Creating initial MLflow database tables..." on stderr."""
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
@@ -68,10 +72,11 @@ class Registry:
             return self._client
 
     def _open(self) -> MlflowClient:
-        _quiet_mlflow()
+        _offline_env()
         try:
             from mlflow.tracking import MlflowClient
 
+            _quiet_loggers()
             self.data_dir.mkdir(parents=True, exist_ok=True)
             if not self.db_path.exists():
                 # Create the schema ourselves so the default experiment keeps its artifacts

@@ -105,3 +105,25 @@ def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
 @pytest.fixture(name="write_csv")
 def write_csv_fixture():  # noqa: ANN201
     return write_csv
+
+
+def register_version(provider, name, project) -> int:
+    """A model version without training: an MLflow run and an artifact folder."""
+    client = provider.env.registry.client()
+    exp = provider.env.registry.experiment_id("tests")
+    run = client.create_run(exp)
+    source = project / "artifacts" / run.info.run_id
+    source.mkdir(parents=True)
+    mv = client.create_model_version(name, source=source.as_uri(), run_id=run.info.run_id)
+    client.set_terminated(run.info.run_id)
+    return int(mv.version)
+
+
+@pytest.fixture(name="register_version")
+def register_version_fixture():  # noqa: ANN201
+    return register_version
+
+
+@pytest.fixture(name="make_provider")
+def make_provider_fixture():  # noqa: ANN201
+    return make_provider
