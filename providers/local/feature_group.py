@@ -14,6 +14,7 @@ from mlops_decl.provider import Attributes, ConfigError
 
 from .base import CatalogHandler
 from .files import FileFacts, detect_format, resolve_uri
+from .store import StoreBusy
 
 
 class FeatureGroupHandler(CatalogHandler):
@@ -60,10 +61,15 @@ class FeatureGroupHandler(CatalogHandler):
 
     def _read(self, id: str, prior: Attributes) -> Attributes | None:
         attrs = self.env.catalog.get(self.kind, id)
-        # A group whose table was dropped behind our back is gone too; create rebuilds it.
-        if attrs is None or not self.env.store.has_table(id):
+        if attrs is None:
             return None
-        return attrs
+        try:
+            # A group whose table was dropped behind our back is gone too; create rebuilds it.
+            return attrs if self.env.store.has_table(id) else None
+        except StoreBusy:
+            # Another process (a running `serve`) holds the store: a refresh must not fail
+            # for that, and the catalog row is the definition.
+            return attrs
 
     def _delete(self, id: str, prior: Attributes) -> None:
         self.env.store.drop_table(id)

@@ -21,6 +21,10 @@ DUCKDB_TYPES = {
 }
 
 
+class StoreBusy(ProviderError):
+    """Another process holds the DuckDB file (DuckDB allows one read-write process)."""
+
+
 def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
@@ -44,7 +48,7 @@ class FeatureStore:
             try:
                 self._conn = duckdb.connect(str(self.path))
             except Exception as exc:  # duckdb.IOException when another process holds the file
-                raise ProviderError(f"cannot open the feature store {self.path}: {exc}", retryable=True) from exc
+                raise StoreBusy(f"cannot open the feature store {self.path}: {exc}", retryable=True) from exc
         return self._conn
 
     def _run(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:

@@ -116,3 +116,22 @@ def test_out_of_band_deletes(local, project, spec, source):
     assert h.read(id, attrs) is None
     h.create(desired)
     assert h.read(id, attrs) is not None
+
+
+def test_refresh_while_another_process_holds_the_store(local, project, spec, source):
+    import subprocess
+    import sys
+
+    h = local.handler("feature_group")
+    id, attrs = h.create(spec("feature_group", "cf", source="tx", entity=["customer_id"], features=FEATURES))
+    local.close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
+         "sys.stdin.read()", str(project / ".mlops" / "local" / "features.duckdb")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        assert h.read(id, attrs) == attrs
+    finally:
+        holder.communicate("")
