@@ -1,0 +1,438 @@
+"""The local backend: `<project>/.mlops/state.json` plus a journal, and a lock file.
+
+Why a journal: rewriting the whole state after every resource makes a large apply quadratic
+(hashicorp/terraform#35113). Instead `state.json` is a snapshot and `state.journal` an
+append-only JSONL of the operations since, one line per put. Lines carry the snapshot's
+lineage and consecutive serials, so replay is idempotent: after a crash between replacing the
+snapshot and truncating the journal, lines already folded in (serial <= snapshot's) are skipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import fcntl
+import json
+import os
+import shutil
+import socket
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from mlops_decl.state.model import ResourceState, State, StateError
+from mlops_decl.state.store import LockHeld, LockInfo
+
+# fdatasync is enough for an append (it flushes the size too) and is cheaper than fsync where
+# it exists. Measured on the dev VM: ~0.16 ms per line (fsync ~0.22 ms), so 1000 puts pay
+# ~0.2 s for power-loss safety; durable=False skips it (SIGKILL safety only needs the write()).
+_datasync = getattr(os, "fdatasync", os.fsync)
+
+
+def lock_path_for(state_path: Path) -> Path:
+    return state_path.with_name(state_path.stem + ".lock.json")  # state.json -> state.lock.json
+
+
+def _ensure_dir(path: Path) -> None:
+    # Owner-only: state holds ids and attributes that may be sensitive.
+    if not path.is_dir():
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalStateStore:
+    """StateStore on a local file. Thread-safe; puts are O(1) apart from the appended line."""
+
+    def __init__(self, path: Path, durable: bool = True, min_compact: int = 100):
+        self.path = Path(path)
+        self.journal_path = self.path.with_suffix(".journal")
+        self.backup_path = self.path.with_name(self.path.name + ".backup")
+        self.durable = durable
+        self.min_compact = min_compact
+        self._mu = threading.Lock()
+        self._state: State | None = None
+        self._has_snapshot = False
+        self._journal_lines = 0
+        self._journal_clean = True  # False: a torn tail or lines not following the snapshot
+        self._fd: int | None = None
+
+    def describe(self) -> str:
+        return f"local state file {self.path}"
+
+    # -- reading ----------------------------------------------------------------------
+    def read(self) -> State:
+        with self._mu:
+            self._load()
+            assert self._state is not None
+            return copy.deepcopy(self._state)
+
+    def _loaded(self) -> State:
+        if self._state is None:
+            self._load()
+        assert self._state is not None
+        return self._state
+
+    def _load(self) -> None:
+        try:
+            raw: bytes | None = self.path.read_bytes()
+        except FileNotFoundError:
+            raw = None
+        if raw is None:
+            # No state yet: keep the lineage this store already handed out until it is written.
+            keep = self._state.lineage if self._state is not None and not self._has_snapshot else None
+            state = State.new()
+            state.lineage = keep or state.lineage
+        else:
+            try:
+                state = State.from_json(json.loads(raw))
+            except ValueError as exc:  # includes JSONDecodeError, not StateError
+                raise StateError(
+                    f"{self.path} is not valid JSON ({exc}); "
+                    f"{self.backup_path.name} beside it holds the previous version"
+                ) from None
+            except StateError as exc:
+                raise StateError(f"{self.path}: {exc}") from None
+        self._state, self._has_snapshot = state, raw is not None
+        self._replay(state)
+
+    def _replay(self, state: State) -> None:
+        try:
+            raw = self.journal_path.read_bytes()
+        except FileNotFoundError:
+            raw = b""
+        lines = raw.split(b"\n")
+        tail = lines.pop()  # b"" unless the last write was cut short
+        clean, applied, expected = tail == b"", False, state.serial + 1
+        for n, line in enumerate(lines):
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                entry = None
+            if not isinstance(entry, dict):
+                if n == len(lines) - 1:
+                    clean = False  # garbage at the end (power loss without fsync): ignore it
+                    break
+                raise StateError(f"{self.journal_path} line {n + 1} is corrupt; the state cannot be read")
+            serial = entry.get("serial")
+            if entry.get("lineage") != state.lineage:
+                clean = False  # left over from another state (e.g. state.json restored by hand)
+                break
+            if not applied and isinstance(serial, int) and serial <= state.serial:
+                continue  # already folded into the snapshot
+            if serial != expected:
+                clean = False
+                break
+            self._apply(state, entry)
+            applied, expected = True, expected + 1
+        self._journal_lines = len(lines) + (tail != b"")
+        self._journal_clean = clean
+
+    def _apply(self, state: State, entry: dict[str, Any]) -> None:
+        op = entry.get("op")
+        try:
+            if op == "put":
+                state.resources[entry["address"]] = ResourceState.from_json(
+                    entry["address"], entry["resource"]
+                )
+            elif op == "rm":
+                state.resources.pop(entry["address"], None)
+            elif op == "outputs":
+                state.outputs = entry["outputs"]
+            else:
+                raise StateError(f"unknown journal operation {op!r} (written by a newer mlops-decl?)")
+        except KeyError as exc:
+            raise StateError(f"{self.journal_path}: a `{op}` line has no {exc}") from None
+        state.serial = entry["serial"]
+
+    # -- writing ----------------------------------------------------------------------
+    def put_resource(self, rs: ResourceState) -> int:
+        with self._mu:
+            return self._record("put", {"address": rs.address, "resource": rs.to_json()})
+
+    def remove_resource(self, address: str) -> int:
+        with self._mu:
+            state = self._loaded()
+            if address not in state.resources:
+                return state.serial  # nothing to forget: no write
+            return self._record("rm", {"address": address})
+
+    def set_outputs(self, outputs: dict[str, dict[str, Any]]) -> int:
+        with self._mu:
+            return self._record("outputs", {"outputs": outputs})
+
+    def _record(self, op: str, payload: dict[str, Any]) -> int:
+        state = self._loaded()
+        if not self._has_snapshot or not self._journal_clean:
+            # Persist the lineage first / drop a torn tail, so appended lines always follow the snapshot.
+            self._write_snapshot(state)
+        entry = {"serial": state.serial + 1, "lineage": state.lineage, "op": op, **payload}
+        try:
+            # NaN/Infinity are allowed (metrics can be NaN): refusing would lose a created object.
+            text = json.dumps(entry, separators=(",", ":")) + "\n"
+        except (TypeError, ValueError) as exc:
+            raise StateError(f"cannot record `{op}` in the state: a value is not JSON ({exc})") from None
+        fd = self._journal_fd()
+        try:
+            _write_all(fd, text.encode())
+            if self.durable:
+                _datasync(fd)
+        except OSError:
+            self._journal_clean = False  # part of the line may be there: compact before the next one
+            raise
+        # Apply what was written, as replay will: memory then equals disk (e.g. tuples -> lists).
+        self._apply(state, json.loads(text))
+        self._journal_lines += 1
+        # Compacting after max(100, n) lines costs O(n) per O(n) puts: O(1) amortised per put.
+        if self._journal_lines > max(self.min_compact, len(state.resources)):
+            self._write_snapshot(state)
+        return state.serial
+
+    def _journal_fd(self) -> int:
+        if self._fd is None:
+            _ensure_dir(self.journal_path.parent)
+            self._fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        return self._fd
+
+    def write(self, state: State, keep_serial: bool = False) -> None:
+        with self._mu:
+            current = self._loaded()
+            if self._journal_lines or not self._journal_clean:
+                self._write_snapshot(current)  # the old state is whole on disk before we replace it
+            new = copy.deepcopy(state)
+            if not keep_serial:
+                new.serial = max(current.serial, state.serial) + 1
+            self._write_snapshot(new)
+            self._state = new
+
+    def compact(self) -> None:
+        with self._mu:
+            state = self._loaded()
+            if self._journal_lines == 0 and self._journal_clean and (self._has_snapshot or state.serial == 0):
+                return  # nothing to fold; and never create files for an untouched state
+            self._write_snapshot(state)
+
+    def _write_snapshot(self, state: State) -> None:
+        """Atomically make state.json hold state, keep the old one as .backup, empty the journal."""
+        data = (json.dumps(state.to_json(), indent=2) + "\n").encode()
+        _ensure_dir(self.path.parent)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        try:
+            try:
+                _write_all(fd, data)
+                if self.durable:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            if self._has_snapshot or self.path.exists():
+                self._backup()
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        if self.durable:
+            _fsync_dir(self.path.parent)  # the rename is on disk before the journal is emptied
+        # Emptied in place (not replaced) so an open O_APPEND descriptor keeps working.
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)
+        elif self.journal_path.exists():
+            os.truncate(self.journal_path, 0)
+        self._has_snapshot, self._journal_lines, self._journal_clean = True, 0, True
+
+    def _backup(self) -> None:
+        tmp = self.path.with_name(f".{self.backup_path.name}.{os.getpid()}.tmp")
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        try:
+            os.link(self.path, tmp)  # O(1): the old inode lives on under the backup name
+        except OSError:  # a filesystem without hard links
+            shutil.copyfile(self.path, tmp)
+            os.chmod(tmp, 0o600)
+        os.replace(tmp, self.backup_path)
+
+    def close(self) -> None:
+        with self._mu:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+    def __del__(self) -> None:
+        if getattr(self, "_fd", None) is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)  # type: ignore[arg-type]
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
+
+
+class LocalLock:
+    """A lock file holding the LockInfo JSON, also flock()ed by the holder for its whole life.
+
+    The flock is what makes a killed holder's lock stale: the kernel drops it on process death.
+    A record from another host (shared filesystem) cannot be judged so stays until force_unlock.
+    Acquire, release and force-unlock of processes on this host are serialised by a flock on a
+    permanent guard file, so "is it stale?" and "take it over" are one atomic step.
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._guard_path = self.path.with_suffix(".guard")
+        self._mu = threading.Lock()
+        self._fd: int | None = None  # our lock file, flocked while we hold the lock
+        self._pending: LockInfo | None = None
+        self.info: LockInfo | None = None
+
+    @contextlib.contextmanager
+    def _guarded(self) -> Iterator[None]:
+        _ensure_dir(self.path.parent)
+        fd = os.open(self._guard_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # held for milliseconds only
+            yield
+        finally:
+            os.close(fd)
+
+    def acquire(self, info: LockInfo) -> None:
+        with self._mu:
+            if self._fd is not None:
+                raise StateError(f"this process already holds the lock (id {self.info and self.info.id})")
+            with self._guarded():
+                fd, tmp = self._prepare(info)
+                try:
+                    self._install(tmp)
+                except BaseException:
+                    os.close(fd)
+                    raise
+                finally:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(tmp)
+            self._fd, self.info = fd, info
+
+    def _prepare(self, info: LockInfo) -> tuple[int, str]:
+        """A complete, flocked lock file under a temporary name."""
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _write_all(fd, (json.dumps(info.to_json(), indent=2) + "\n").encode())
+            os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            os.unlink(tmp)
+            raise
+        return fd, tmp
+
+    def _install(self, tmp: str) -> None:
+        for _ in range(10):
+            try:
+                # link() rather than O_CREAT|O_EXCL: equally atomic (also on NFS), and the lock
+                # file never exists half-written for a reader on another host.
+                os.link(tmp, self.path)
+                return
+            except FileExistsError:
+                pass
+            try:
+                hfd = os.open(self.path, os.O_RDONLY)
+            except FileNotFoundError:
+                continue  # released meanwhile (another host): try again
+            try:
+                holder = self._parse(os.read(hfd, 1 << 16))
+                if not self._stale(holder, hfd):
+                    raise LockHeld(holder)
+                os.replace(tmp, self.path)  # take over; the path never goes missing
+                return
+            finally:
+                os.close(hfd)
+        raise StateError(f"could not take the lock {self.path}: it keeps changing")
+
+    def _parse(self, raw: bytes) -> LockInfo:
+        try:
+            return LockInfo.from_json(json.loads(raw))
+        except (ValueError, StateError) as exc:
+            raise StateError(
+                f"the lock file {self.path} is unreadable ({exc}); if no mlops-decl is running, delete it"
+            ) from None
+
+    @staticmethod
+    def _stale(holder: LockInfo, hfd: int) -> bool:
+        if holder.host != socket.gethostname():
+            return False
+        try:
+            fcntl.flock(hfd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True  # nobody holds its flock: the holder died
+        except BlockingIOError:
+            # Still flocked, e.g. by a forked child that inherited the descriptor.
+            return not _pid_alive(holder.pid)
+
+    def release(self) -> None:
+        with self._mu:
+            if self._fd is None:
+                return
+            try:
+                with self._guarded():
+                    mine = os.fstat(self._fd)
+                    with contextlib.suppress(FileNotFoundError):
+                        st = os.stat(self.path)
+                        if (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino):
+                            os.unlink(self.path)  # else it was force-unlocked and maybe re-taken
+            finally:
+                os.close(self._fd)
+                self._fd, self.info = None, None
+
+    def force_unlock(self, lock_id: str) -> None:
+        with self._mu, self._guarded():
+            try:
+                raw = self.path.read_bytes()
+            except FileNotFoundError:
+                raise StateError(f"the state is not locked (no {self.path})") from None
+            holder = self._parse(raw)
+            if holder.id != lock_id:
+                raise StateError(
+                    f"lock id {lock_id} does not match the current lock: held by {holder.who} "
+                    f"for `{holder.operation}` since {holder.created}, id {holder.id}"
+                )
+            os.unlink(self.path)
+            if self._fd is not None and self.info is not None and self.info.id == lock_id:
+                os.close(self._fd)
+                self._fd, self.info = None, None
+
+    def __call__(self, info: LockInfo) -> LocalLock:
+        self._pending = info
+        return self
+
+    def __enter__(self) -> LocalLock:
+        if self._pending is None:
+            raise StateError("use the lock as `with lock(info):`")
+        info, self._pending = self._pending, None
+        self.acquire(info)
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.release()

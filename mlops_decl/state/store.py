@@ -1,0 +1,177 @@
+"""Backend interfaces: where state lives (StateStore) and who may write it (Lock).
+
+Every backend (local now, s3 later) implements both and must pass the same tests.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol, runtime_checkable
+
+from mlops_decl.state.model import ResourceState, State, StateError
+
+__all__ = ["Lock", "LockHeld", "LockInfo", "StateError", "StateStore", "check_push"]
+
+
+@runtime_checkable
+class StateStore(Protocol):
+    """One state document. Writers hold the Lock; every mutation is durable before it returns."""
+
+    @property
+    def path(self) -> Path | str:
+        """Where the state lives, for messages."""
+        ...
+
+    def describe(self) -> str:
+        """A phrase for messages, e.g. "local state file /p/.mlops/state.json"."""
+        ...
+
+    def read(self) -> State:
+        """The current state (a copy the caller may change); an empty new one if none exists."""
+        ...
+
+    def put_resource(self, rs: ResourceState) -> int:
+        """Record rs under rs.address; returns the new serial."""
+        ...
+
+    def remove_resource(self, address: str) -> int:
+        """Forget address (no change, same serial, if absent); returns the serial."""
+        ...
+
+    def set_outputs(self, outputs: dict[str, dict[str, Any]]) -> int:
+        """Replace all outputs ({"value": ..., "sensitive": bool} each); returns the new serial."""
+        ...
+
+    def write(self, state: State, keep_serial: bool = False) -> None:
+        """Replace the whole state atomically (state push). The serial becomes
+        max(current, incoming) + 1 so saved plans go stale, unless keep_serial."""
+        ...
+
+    def compact(self) -> None:
+        """Fold any incremental log into one document; called at the end of each operation."""
+        ...
+
+
+@dataclass
+class LockInfo:
+    id: str
+    operation: str  # "apply", "destroy", "state rm", ...
+    who: str  # user@host
+    host: str
+    pid: int
+    version: str  # of mlops-decl
+    created: str  # ISO-8601 UTC
+    path: str  # the state the lock guards
+
+    @classmethod
+    def new(cls, operation: str, path: str | Path) -> LockInfo:
+        from mlops_decl import __version__
+
+        host = socket.gethostname()
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError):  # no passwd entry, e.g. in some containers
+            user = str(os.getuid())
+        return cls(
+            id=str(uuid.uuid4()),
+            operation=operation,
+            who=f"{user}@{host}",
+            host=host,
+            pid=os.getpid(),
+            version=__version__,
+            created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            path=str(path),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Any) -> LockInfo:
+        if not isinstance(data, dict):
+            raise StateError("the lock record is not a JSON object")
+        try:
+            return cls(
+                id=str(data["id"]),
+                operation=str(data.get("operation", "?")),
+                who=str(data.get("who", "?")),
+                host=str(data.get("host", "")),
+                pid=int(data.get("pid", 0)),
+                version=str(data.get("version", "?")),
+                created=str(data.get("created", "?")),
+                path=str(data.get("path", "")),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StateError(f"the lock record is malformed: {exc}") from None
+
+
+class LockHeld(StateError):
+    """Someone else holds the lock."""
+
+    def __init__(self, holder: LockInfo):
+        super().__init__(holder)
+        self.holder = holder
+
+    def __str__(self) -> str:
+        h = self.holder
+        return (
+            f"held by {h.who} (pid {h.pid}) for `{h.operation}` since {h.created}, lock id {h.id}; "
+            f"if that process is gone, run `mlops-decl force-unlock {h.id}`"
+        )
+
+
+@runtime_checkable
+class Lock(Protocol):
+    """At most one writer of a state. Use as `with lock(info): ...` or acquire/release."""
+
+    def acquire(self, info: LockInfo) -> None:
+        """Take the lock or raise LockHeld naming the holder; never waits."""
+        ...
+
+    def release(self) -> None:
+        """Give the lock up if this object holds it."""
+        ...
+
+    def force_unlock(self, lock_id: str) -> None:
+        """Remove the lock whatever holds it; StateError if there is none or lock_id differs."""
+        ...
+
+    def __call__(self, info: LockInfo) -> Lock:
+        """Remember info for the next `with`."""
+        ...
+
+    def __enter__(self) -> Lock: ...
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+
+def check_push(current: State, incoming: State, force: bool) -> None:
+    """Refuse a `state push` that would replace an unrelated or newer state (unless force)."""
+    if force:
+        return
+    if current.serial == 0 and not current.resources and not current.outputs:
+        return  # nothing was ever written here: any state may start it
+    if incoming.lineage != current.lineage:
+        raise StateError(
+            f"cannot push: the state has lineage {current.lineage} but the file has lineage "
+            f"{incoming.lineage}; they are different states"
+        )
+    if incoming.serial < current.serial:
+        raise StateError(
+            f"cannot push: the state is at serial {current.serial}, newer than the file's "
+            f"serial {incoming.serial}; pull it and apply your change to that"
+        )
+    if incoming.serial == current.serial and incoming.to_json() != current.to_json():
+        raise StateError(
+            f"cannot push: the file differs from the state but has the same serial {current.serial}; "
+            "one of them was changed by hand"
+        )
