@@ -7,9 +7,8 @@ through Registry, which imports it lazily.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from mlops_decl.kinds import META_ARGUMENTS, Model
 from mlops_decl.provider import Attributes
 
 from .base import LocalHandler, carry, clean, name_of
@@ -19,9 +18,7 @@ if TYPE_CHECKING:
     from mlflow.entities.model_registry import RegisteredModel
     from mlflow.tracking import MlflowClient
 
-# Config fields with their defaults: read() fills the ones MLflow does not keep (e.g. `local`)
-# from prior, or from these when there is no prior (import).
-DEFAULTS: dict[str, Any] = Model.model_validate({}).model_dump(exclude=set(META_ARGUMENTS))
+# What MLflow keeps; anything else in the attributes (a `local:` block) comes from prior.
 LIVE = frozenset({"id", "name", "description", "tags", "latest_version", "aliases"})
 
 
@@ -97,7 +94,7 @@ def sync(c: MlflowClient, name: str, attrs: Attributes) -> None:
 
 def live_attributes(rm: RegisteredModel, base: Attributes | None) -> Attributes:
     """Config fields MLflow does not keep come from base; the rest from the live model."""
-    attrs: Attributes = {**DEFAULTS, **{k: v for k, v in (base or {}).items() if k not in LIVE}}
+    attrs: Attributes = {k: v for k, v in (base or {}).items() if k not in LIVE}
     # Versions are spread over stages (a legacy notion); the newest of each stage covers the
     # newest overall, without a second query.
     versions = [int(v.version) for v in (rm.latest_versions or [])]

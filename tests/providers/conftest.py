@@ -81,11 +81,15 @@ def local_mlflow(project: Path, mlflow_template: Path) -> Iterator[LocalProvider
 
 
 def spec(kind: str, name: str, **fields: object) -> dict:
-    """What the engine hands a handler: the kind's resolved fields without meta-arguments,
-    plus the address name under `_name`."""
-    from mlops_decl.kinds import KINDS, META_ARGUMENTS
+    """What the engine hands a handler (as mlops_decl.resolve.attributes_of does): the kind's
+    resolved fields as JSON without meta-arguments or unset provider blocks, plus the address
+    name under `_name`."""
+    from mlops_decl.kinds import KINDS, META_ARGUMENTS, PROVIDER_BLOCKS
 
-    desired = KINDS[kind].model_validate(fields).model_dump(exclude=set(META_ARGUMENTS))
+    desired = KINDS[kind].model_validate(fields).model_dump(mode="json", exclude=set(META_ARGUMENTS))
+    for block in PROVIDER_BLOCKS:
+        if block != "local" or desired.get(block) is None:
+            desired.pop(block, None)
     desired["_name"] = name
     return desired
 

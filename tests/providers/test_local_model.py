@@ -34,8 +34,8 @@ def test_read_keeps_config_mlflow_does_not_store(local_mlflow, spec):
     h = local_mlflow.handler("model")
     id, attrs = h.create(spec("model", "m", local={}))
     assert h.read(id, attrs)["local"] == {}
-    imported = h.read(id, {})  # `import model.m m`: defaults for what MLflow does not keep
-    assert imported["local"] is None and imported["tags"] == {}
+    imported = h.read(id, {})  # `import model.m m`: what MLflow keeps
+    assert "local" not in imported and imported["tags"] == {} and imported["description"] is None
 
 
 def test_out_of_band_delete_and_adopt(local_mlflow, spec):
