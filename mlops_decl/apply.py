@@ -184,7 +184,8 @@ def apply_plan(
 ) -> ApplyResult:
     hooks = hooks or Hooks()
     state = store.read()
-    if state.lineage != plan.lineage or state.serial != plan.serial:
+    fresh = state.serial == 0 and plan.serial == 0 and not state.resources  # no state yet: no lineage either
+    if not fresh and (state.lineage != plan.lineage or state.serial != plan.serial):
         raise DiagnosticError(
             Diagnostic(
                 "the saved plan is stale: the state changed since it was made "
@@ -200,7 +201,10 @@ def apply_plan(
         walked = walk(
             g, applier.run_one, parallelism, stop, on_skip=lambda n, cause: hooks.apply_skipped(n, cause)
         )
-        applier.result.failed = [provider_diagnostic(a, e, ws) for a, e in walked.failed.items()]
+        applier.result.failed = [
+            provider_diagnostic(a, e if isinstance(e, Exception) else Exception(str(e)), ws)
+            for a, e in walked.failed.items()
+        ]
         applier.result.skipped = {a: c for a, c in walked.skipped.items()}
         applier.result.cancelled = list(walked.cancelled)
     store.set_outputs(_outputs(ws, applier, plan))

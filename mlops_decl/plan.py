@@ -71,7 +71,7 @@ def _apply_mask(value: Any, mask: Any) -> Any:
     if isinstance(mask, dict) and isinstance(value, dict):
         return {k: _apply_mask(v, mask.get(k, False)) for k, v in value.items()}
     if isinstance(mask, list) and isinstance(value, list):
-        return [_apply_mask(v, m) for v, m in zip(value, mask + [False] * (len(value) - len(mask)))]
+        return [_apply_mask(v, m) for v, m in zip(value, mask + [False] * (len(value) - len(mask)), strict=False)]
     return value
 
 

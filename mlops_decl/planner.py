@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,11 +96,11 @@ def make_plan(ws: Workspace, state: State, opts: PlanOptions, hooks: Hooks | Non
         scope = set(config) | set(state.resources)
 
     to_read = [a for a in state.resources if a in scope]
-    refreshed = (
-        refresh(ws, state, to_read, opts.parallelism, hooks)
-        if opts.refresh
-        else {a: state.resources[a].attributes for a in to_read}
-    )
+    refreshed: dict[str, dict[str, Any] | None]
+    if opts.refresh:
+        refreshed = refresh(ws, state, to_read, opts.parallelism, hooks)
+    else:
+        refreshed = {a: state.resources[a].attributes for a in to_read}
     drift = _drift(state, refreshed) if opts.refresh else []
     clear, hashed = ws.plan_variables()
     plan = Plan(
@@ -206,9 +205,7 @@ def _plan_one(
     lifecycle = rc.body.get("lifecycle") or {}
     desired, _model = resolve_body(rc, lookup, provider)
     if not contains_unknown(desired):
-        t0 = time.perf_counter()
         desired = dict(handler.plan({**desired, NAME_KEY: rc.name}, prior))
-        _ = t0
     desired.pop(NAME_KEY, None)
     new_id = desired.pop("id", UNKNOWN)
     deps = ws.graph.dependencies(address)
@@ -226,7 +223,8 @@ def _plan_one(
         create_before_destroy=cbd,
         prior_id=rs.id if rs else None,
     )
-    computed_unknown = {k: UNKNOWN for k in handler.computed if k not in desired}
+    computed_unknown = {k: UNKNOWN for k in handler.computed if k not in desired and k != "id"}
+    computed_unknown["id"] = new_id
     if prior is None:
         base.action = Action.CREATE
         base.after = {**desired, **computed_unknown}

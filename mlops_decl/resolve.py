@@ -6,6 +6,7 @@ References are rendered through a lookup, then the result is checked against the
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -85,10 +86,8 @@ def resolve_body(
         return _jsonable(attrs), None
     attrs = attributes_of(model, provider)
     for path in unknown:
-        try:
+        with contextlib.suppress(KeyError, IndexError, TypeError):
             _set(attrs, path, UNKNOWN)
-        except (KeyError, IndexError, TypeError):
-            pass
     return attrs, (None if unknown else model)
 
 

@@ -106,7 +106,7 @@ def _plan_and_apply(
     var_files,
     cli_vars,
     lock,
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from mlops_decl.cli.views.plan_human import render_plan
 
     destroying = mode == "destroy"
@@ -143,7 +143,7 @@ def _plan_and_apply(
 @handle_errors
 def apply(
     planfile, auto_approve, targets, replace, refresh_only, no_refresh, parallelism, var_files, cli_vars, lock
-):  # type: ignore[no-untyped-def]
+):
     """Make the platform match the configuration (or apply a saved PLANFILE exactly)."""
     if planfile is None:
         _plan_and_apply(
@@ -162,7 +162,7 @@ def apply(
     _apply_saved(Path(planfile), parallelism, var_files, cli_vars, lock)
 
 
-def _apply_saved(path: Path, parallelism: int, var_files, cli_vars, lock: bool) -> None:  # type: ignore[no-untyped-def]
+def _apply_saved(path: Path, parallelism: int, var_files, cli_vars, lock: bool) -> None:
     import hashlib
 
     from mlops_decl.plan import load_plan
@@ -209,7 +209,7 @@ def _apply_saved(path: Path, parallelism: int, var_files, cli_vars, lock: bool) 
 @click.option("--lock/--no-lock", "lock", default=True)
 @var_options
 @handle_errors
-def destroy(auto_approve, targets, parallelism, lock, var_files, cli_vars):  # type: ignore[no-untyped-def]
+def destroy(auto_approve, targets, parallelism, lock, var_files, cli_vars):
     """Destroy every managed object, in reverse dependency order; honours prevent_destroy."""
     _plan_and_apply(
         "destroy", auto_approve, targets, (), False, False, parallelism, var_files, cli_vars, lock

@@ -11,7 +11,7 @@ from mlops_decl.cli.common import backend_for, lock_options, locked, parse_paral
 from mlops_decl.cli.output import echo_json, handle_errors
 
 
-def plan_options(fn):  # type: ignore[no-untyped-def]
+def plan_options(fn):
     for opt in reversed(
         [
             click.option(
@@ -61,7 +61,7 @@ def plan_options(fn):  # type: ignore[no-untyped-def]
 
 def build_plan(
     mode: str, targets, replace, refresh_only, no_refresh, parallelism, var_files, cli_vars, quiet=False
-):  # type: ignore[no-untyped-def]
+):
     """Load the workspace and state and make a plan; the caller holds the lock."""
     from mlops_decl.cli.views.progress import HumanHooks
     from mlops_decl.planner import PlanOptions, make_plan
@@ -102,7 +102,7 @@ def plan(
     out,
     as_json,
     detailed_exitcode,
-):  # type: ignore[no-untyped-def]
+):
     """Show what apply would change."""
     from mlops_decl.cli.views.plan_human import render_plan
     from mlops_decl.cli.views.plan_json import plan_json

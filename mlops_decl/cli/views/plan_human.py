@@ -33,13 +33,26 @@ def fmt_value(value: Any) -> str:
     return str(value)
 
 
-def _fmt_nested(value: Any) -> str:
+def _fmt_nested(value: Any, indent: int = 6) -> str:
+    """Inline when short, else one item a line like Terraform; nulls inside are left out."""
     if isinstance(value, dict):
-        if not value:
+        items = {k: v for k, v in value.items() if v is not None}
+        if not items:
             return "{}"
-        return "{ " + ", ".join(f"{k} = {fmt_value(v)}" for k, v in value.items()) + " }"
+        inline = "{ " + ", ".join(f"{k} = {fmt_value(v)}" for k, v in items.items()) + " }"
+        if len(inline) <= 72:
+            return inline
+        pad = " " * (indent + 4)
+        width = max(len(k) for k in items)
+        body = "\n".join(f"{pad}{k.ljust(width)} = {_fmt_nested(v, indent + 4)}" for k, v in items.items())
+        return "{\n" + body + "\n" + " " * indent + "}"
     if isinstance(value, list):
-        return "[" + ", ".join(fmt_value(v) for v in value) + "]"
+        inline = "[" + ", ".join(fmt_value(v) for v in value) + "]"
+        if len(inline) <= 72:
+            return inline
+        pad = " " * (indent + 4)
+        body = "\n".join(f"{pad}{_fmt_nested(v, indent + 4)}," for v in value)
+        return "[\n" + body + "\n" + " " * indent + "]"
     return fmt_value(value)
 
 
