@@ -49,6 +49,39 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
+def _temp_prefix(path: Path) -> str:
+    # Temp names carry the pid, so leftovers of a killed process can be recognised and swept.
+    return f".{path.name}.{os.getpid()}."
+
+
+def _sweep(path: Path) -> None:
+    """Remove temp files next to path left by processes that died mid-write."""
+    prefix = f".{path.name}."
+    with contextlib.suppress(OSError):
+        for name in os.listdir(path.parent):
+            pid = name[len(prefix) :].split(".", 1)[0]
+            if (
+                name.startswith(prefix)
+                and name.endswith(".tmp")
+                and pid.isdigit()
+                and not _pid_alive(int(pid))
+            ):
+                with contextlib.suppress(OSError):
+                    os.unlink(path.parent / name)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -232,7 +265,7 @@ class LocalStateStore:
         """Atomically make state.json hold state, keep the old one as .backup, empty the journal."""
         data = (json.dumps(state.to_json(), indent=2) + "\n").encode()
         _ensure_dir(self.path.parent)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=_temp_prefix(self.path), suffix=".tmp")
         try:
             try:
                 _write_all(fd, data)
@@ -255,9 +288,10 @@ class LocalStateStore:
         elif self.journal_path.exists():
             os.truncate(self.journal_path, 0)
         self._has_snapshot, self._journal_lines, self._journal_clean = True, 0, True
+        _sweep(self.path)
 
     def _backup(self) -> None:
-        tmp = self.path.with_name(f".{self.backup_path.name}.{os.getpid()}.tmp")
+        tmp = self.path.with_name(_temp_prefix(self.path) + "backup.tmp")
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         try:
@@ -266,6 +300,10 @@ class LocalStateStore:
             shutil.copyfile(self.path, tmp)
             os.chmod(tmp, 0o600)
         os.replace(tmp, self.backup_path)
+        # rename() is a no-op when both names are links to one inode (a crash left the backup
+        # linked to state.json), which would leave tmp behind.
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
 
     def close(self) -> None:
         with self._mu:
@@ -277,18 +315,6 @@ class LocalStateStore:
         if getattr(self, "_fd", None) is not None:
             with contextlib.suppress(OSError):
                 os.close(self._fd)  # type: ignore[arg-type]
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    return True
 
 
 class LocalLock:
@@ -336,7 +362,8 @@ class LocalLock:
 
     def _prepare(self, info: LockInfo) -> tuple[int, str]:
         """A complete, flocked lock file under a temporary name."""
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        _sweep(self.path)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=_temp_prefix(self.path), suffix=".tmp")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             _write_all(fd, (json.dumps(info.to_json(), indent=2) + "\n").encode())
