@@ -18,8 +18,8 @@ from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 from mlops_decl.diff import same
 from mlops_decl.hooks import Hooks
 from mlops_decl.plan import Action, Change, Plan
-from mlops_decl.planner import NAME_KEY, provider_diagnostic
-from mlops_decl.provider import ProviderError
+from mlops_decl.planner import provider_diagnostic
+from mlops_decl.provider import NAME_KEY, ProviderError
 from mlops_decl.resolve import resolve_body
 from mlops_decl.retry import call_with_retry
 from mlops_decl.state.model import ResourceState, State

@@ -11,13 +11,12 @@ from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 from mlops_decl.diff import changed_fields
 from mlops_decl.hooks import Hooks
 from mlops_decl.plan import Action, Change, Drift, Plan
-from mlops_decl.provider import ConfigError, ProviderError
+from mlops_decl.provider import NAME_KEY, ConfigError, ProviderError
 from mlops_decl.resolve import resolve_body
 from mlops_decl.retry import call_with_retry
 from mlops_decl.state.model import State
 from mlops_decl.workspace import Workspace
 
-NAME_KEY = "_name"  # handlers learn the resource's name through this key
 
 
 @dataclass

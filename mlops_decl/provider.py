@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 Attributes = dict[str, Any]
 
 ENTRY_POINT_GROUP = "mlops_decl.providers"
+NAME_KEY = "_name"  # the engine passes a resource's name under this key to plan/create/update
 
 
 class ProviderError(Exception):

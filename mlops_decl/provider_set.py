@@ -7,14 +7,29 @@ from pathlib import Path
 from typing import Any
 
 from mlops_decl.config.expressions import Ref, render
-from mlops_decl.provider import Handler, Provider, ProviderContext, ProviderError, available_providers
+from mlops_decl.config.yaml_source import Positions
+from mlops_decl.diagnostics import Diagnostic, DiagnosticError
+from mlops_decl.provider import (
+    ConfigError,
+    Handler,
+    Provider,
+    ProviderContext,
+    ProviderError,
+    available_providers,
+)
 
 
 class ProviderSet:
     def __init__(
-        self, root: Path, project: str, settings: dict[str, dict[str, Any]], variables: dict[str, Any]
+        self,
+        root: Path,
+        project: str,
+        settings: dict[str, dict[str, Any]],
+        variables: dict[str, Any],
+        positions: Positions | None = None,
     ):
         self.root = root
+        self.positions = positions
         self.project = project
         self.settings = settings
         self.variables = variables
@@ -52,7 +67,13 @@ class ProviderSet:
             ctx = ProviderContext(
                 project_dir=self.root, data_dir=self.root / ".mlops" / name, project=self.project
             )
-            provider.configure(settings, ctx)
+            try:
+                provider.configure(settings, ctx)
+            except ConfigError as exc:
+                src = self.positions.source(("providers", name, *exc.field)) if self.positions else None
+                raise DiagnosticError(
+                    Diagnostic(f"provider `{name}`: {exc}", src, exc.hint or "check the provider's settings")
+                ) from None
             self._loaded[name] = provider
             return provider
 

@@ -60,7 +60,11 @@ def load_workspace(
     graph = build_graph(project)
     variables = resolve_variables(project, var_files=var_files, cli_vars=cli_vars, env=env, cwd=cwd)
     providers = ProviderSet(
-        project.root, project.settings.project, project.settings.providers, variables.values
+        project.root,
+        project.settings.project,
+        project.settings.providers,
+        variables.values,
+        project.settings_positions,
     )
     ws = Workspace(project.root, project, variables, graph, providers)
     check_workspace(ws)

@@ -9,23 +9,23 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from mlops_decl.kinds import COMPUTED
-from mlops_decl.provider import Attributes, ConfigError, Handler, ProviderContext, ProviderError
+from mlops_decl.provider import NAME_KEY, Attributes, ConfigError, Handler, ProviderContext, ProviderError
 
 from .catalog import Catalog
+from .faults import Faults
 from .files import FileInspector
 from .registry import Registry
 from .store import FeatureStore
-
-NAME_KEY = "_name"  # the engine passes the resource's address name here for plan/create
 
 
 class LocalEnv:
     """The provider's shared state: paths, settings, and lazily opened stores. Shared by all
     handlers and threads; every store guards itself with its own lock."""
 
-    def __init__(self, ctx: ProviderContext, delay_ms: int = 0):
+    def __init__(self, ctx: ProviderContext, delay_ms: int = 0, faults: Faults | None = None):
         self.ctx = ctx
         self.delay = delay_ms / 1000.0
+        self.faults = faults or Faults()
         self.inspector = FileInspector()
         # Each of these opens its file on first use only, under its own lock.
         self.catalog = Catalog(ctx.data_dir / "catalog.db")
@@ -62,7 +62,9 @@ def clean(desired: Attributes) -> Attributes:
     return {k: v for k, v in desired.items() if k != NAME_KEY}
 
 
-def carry(attrs: Attributes, prior: Attributes | None, keys: Iterable[str], *, unless: Iterable[str] = ()) -> None:
+def carry(
+    attrs: Attributes, prior: Attributes | None, keys: Iterable[str], *, unless: Iterable[str] = ()
+) -> None:
     """Copy computed `keys` from prior into attrs when none of the `unless` fields changed:
     an update that cannot change them should not show them as (known after apply)."""
     if not prior or any(attrs.get(f) != prior.get(f) for f in unless):
@@ -100,18 +102,22 @@ class LocalHandler(Handler):
 
     def read(self, id: str, prior: Attributes) -> Attributes | None:
         self.env.pause()
+        self.env.faults.hit("read", self.kind, id)
         return self._read(id, prior)
 
     def create(self, desired: Attributes) -> tuple[str, Attributes]:
         self.env.pause()
+        self.env.faults.hit("create", self.kind, desired.get(NAME_KEY))
         return self._create(desired)
 
     def update(self, id: str, prior: Attributes, desired: Attributes) -> Attributes:
         self.env.pause()
+        self.env.faults.hit("update", self.kind, id)
         return self._update(id, prior, desired)
 
     def delete(self, id: str, prior: Attributes) -> None:
         self.env.pause()
+        self.env.faults.hit("delete", self.kind, id)
         self._delete(id, prior)
 
     def _read(self, id: str, prior: Attributes) -> Attributes | None:

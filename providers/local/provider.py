@@ -14,6 +14,7 @@ from .base import LocalEnv, LocalHandler
 from .dataset import DatasetHandler
 from .definitions import MonitorHandler, RegistryPolicyHandler, TrainingPipelineHandler
 from .endpoint import EndpointHandler
+from .faults import parse_faults
 from .feature_group import FeatureGroupHandler
 from .model import ModelHandler
 
@@ -30,7 +31,10 @@ HANDLERS: dict[str, type[LocalHandler]] = {
     )
 }
 
-SETTINGS = {"delay_ms": "added latency in milliseconds on every read/create/update/delete (benchmarks)"}
+SETTINGS = {
+    "delay_ms": "added latency in milliseconds on every read/create/update/delete (benchmarks)",
+    "faults": "calls to fail or hang, for tests and drills (see faults.py)",
+}
 
 
 class LocalProvider:
@@ -46,16 +50,22 @@ class LocalProvider:
         for key in settings:
             if key not in SETTINGS:
                 accepted = ", ".join(f"{k} ({v})" for k, v in SETTINGS.items())
-                raise ConfigError(f"unknown setting `{key}` for the local provider", field=(key,),
-                                  hint=f"settings: {accepted}")
+                raise ConfigError(
+                    f"unknown setting `{key}` for the local provider",
+                    field=(key,),
+                    hint=f"settings: {accepted}",
+                )
         delay = settings.get("delay_ms", 0)
         if isinstance(delay, bool) or not isinstance(delay, int) or delay < 0:
-            raise ConfigError(f"`delay_ms` must be a whole number of milliseconds >= 0, not {delay!r}",
-                              field=("delay_ms",), hint="e.g. delay_ms: 50")
+            raise ConfigError(
+                f"`delay_ms` must be a whole number of milliseconds >= 0, not {delay!r}",
+                field=("delay_ms",),
+                hint="e.g. delay_ms: 50",
+            )
         with self._lock:
             if self._env is not None:
                 self._env.close()
-            self._env = LocalEnv(ctx, delay_ms=delay)
+            self._env = LocalEnv(ctx, delay_ms=delay, faults=parse_faults(settings.get("faults")))
             self._handlers = {}
 
     def kinds(self) -> frozenset[str]:
