@@ -106,4 +106,3 @@ def table_columns(attrs: Attributes) -> list[tuple[str, str]]:
     for name, dtype in dtypes.items():
         out.setdefault(name, dtype)
     return list(out.items())
-

@@ -115,10 +115,15 @@ def _inspect_csv(path: Path) -> tuple[str, int, list[str]]:
                     )
                 rows += 1
         except UnicodeDecodeError as exc:
-            raise _unreadable(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})",
-                              "save the file as UTF-8 CSV, or set `format: parquet` if it is parquet") from exc
+            raise _unreadable(
+                path,
+                f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+                "save the file as UTF-8 CSV, or set `format: parquet` if it is parquet",
+            ) from exc
         except csv.Error as exc:
-            raise _unreadable(path, f"not valid CSV ({exc})", "check the file is comma-separated text") from exc
+            raise _unreadable(
+                path, f"not valid CSV ({exc})", "check the file is comma-separated text"
+            ) from exc
         while reader.readinto(bytearray(CHUNK)):  # hash whatever the text layer left unread
             pass
     if header is None:
@@ -133,8 +138,9 @@ def _inspect_parquet(path: Path) -> tuple[str, int, list[str]]:
         meta = pq.read_metadata(path)
         columns = list(meta.schema.to_arrow_schema().names)
     except Exception as exc:  # pyarrow raises ArrowInvalid, OSError and friends
-        raise _unreadable(path, f"not a valid parquet file ({exc})",
-                          "check the file, or set `format: csv` if it is CSV") from exc
+        raise _unreadable(
+            path, f"not a valid parquet file ({exc})", "check the file, or set `format: csv` if it is CSV"
+        ) from exc
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(CHUNK):
@@ -154,8 +160,9 @@ class FileInspector:
         try:
             st = path.stat()
         except FileNotFoundError:
-            raise _unreadable(path, "no such file",
-                              "check `uri` (relative paths start at the project directory)") from None
+            raise _unreadable(
+                path, "no such file", "check `uri` (relative paths start at the project directory)"
+            ) from None
         except OSError as exc:
             raise _unreadable(path, exc.strerror or str(exc), "check the file's permissions") from exc
         if not path.is_file():

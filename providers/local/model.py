@@ -49,7 +49,9 @@ class ModelHandler(LocalHandler):
 
         def create(c: MlflowClient) -> RegisteredModel:
             try:
-                c.create_registered_model(name, tags=attrs.get("tags") or None, description=attrs.get("description"))
+                c.create_registered_model(
+                    name, tags=attrs.get("tags") or None, description=attrs.get("description")
+                )
             except Exception as exc:
                 # Adopt a model left by an apply that crashed before saving state.
                 if error_code(exc) != EXISTS:

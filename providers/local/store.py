@@ -43,7 +43,9 @@ class FeatureStore:
             try:
                 import duckdb  # lazy: only feature groups need it
             except ImportError as exc:
-                raise ProviderError(f"the local feature store needs duckdb: {exc} (pip install duckdb)") from exc
+                raise ProviderError(
+                    f"the local feature store needs duckdb: {exc} (pip install duckdb)"
+                ) from exc
             self.path.parent.mkdir(parents=True, exist_ok=True)
             try:
                 self._conn = duckdb.connect(str(self.path))
