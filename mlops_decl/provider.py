@@ -8,7 +8,8 @@ Nothing here imports a cloud SDK; providers import theirs inside their own code,
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -70,6 +71,33 @@ class Handler(ABC):
         """Remove the object; a missing object is not an error."""
 
 
+@dataclass
+class RuntimeContext:
+    """What a runtime action (run, promote, predict, check, ...) may know about the project.
+
+    `resources` is the state: address -> (kind, id, attributes). `emit` shows progress to the
+    user (the CLI prints it; providers never print).
+    """
+
+    project_dir: Path
+    config_hash: str
+    git_commit: str | None
+    who: str
+    resources: dict[str, tuple[str, str, Attributes]] = field(default_factory=dict)
+    emit: Callable[[str], None] = lambda message: None
+
+    def find(self, kind: str, id: str) -> tuple[str, Attributes] | None:
+        """(address, attributes) of the managed object of `kind` with `id`."""
+        for address, (k, i, attrs) in self.resources.items():
+            if k == kind and i == id:
+                return address, attrs
+        return None
+
+
+# A runtime action: action(id, attributes, rt, **arguments) -> JSON-able result dict.
+Action = Callable[..., dict[str, Any]]
+
+
 @runtime_checkable
 class Provider(Protocol):
     name: str
@@ -79,6 +107,10 @@ class Provider(Protocol):
     def handler(self, kind: str) -> Handler | None: ...
 
     def kinds(self) -> frozenset[str]: ...
+
+    # Runtime actions a provider supports, by (kind, action name), e.g. ("training_pipeline",
+    # "run"); None when it has none. Optional: the engine checks with getattr.
+    # def action(self, kind: str, name: str) -> Action | None: ...
 
 
 def available_providers() -> dict[str, metadata.EntryPoint]:

@@ -5,10 +5,12 @@ Handlers are made on first use and shared; the engine calls them from many threa
 
 from __future__ import annotations
 
+import functools
+import importlib
 import threading
 from typing import Any
 
-from mlops_decl.provider import ConfigError, Handler, ProviderContext, ProviderError
+from mlops_decl.provider import Action, ConfigError, Handler, ProviderContext, ProviderError
 
 from .base import LocalEnv, LocalHandler
 from .dataset import DatasetHandler
@@ -35,6 +37,12 @@ SETTINGS = {
     "delay_ms": "added latency in milliseconds on every read/create/update/delete (benchmarks)",
     "faults": "calls to fail or hang, for tests and drills (see faults.py)",
 }
+
+
+# Runtime actions: (kind, action) -> "module:function" under this package, imported on first
+# use so that plan and validate never load scikit-learn or the HTTP server. Each function is
+# fn(env: LocalEnv, id: str, attrs: dict, rt: RuntimeContext, **arguments) -> dict.
+ACTIONS: dict[tuple[str, str], str] = {}
 
 
 class LocalProvider:
@@ -82,6 +90,15 @@ class LocalProvider:
             if handler is None:
                 handler = self._handlers[kind] = cls(self._env)
             return handler
+
+    def action(self, kind: str, name: str) -> Action | None:
+        target = ACTIONS.get((kind, name))
+        if target is None:
+            return None
+        module, _, func = target.partition(":")
+        fn = getattr(importlib.import_module(f"{__package__}.{module}"), func)
+        env = self.env
+        return functools.partial(fn, env)
 
     @property
     def env(self) -> LocalEnv:
