@@ -1,4 +1,4 @@
-"""The local backend: `<project>/.mlops/state.json` plus a journal, and a lock file.
+"""The local backend's store: `<project>/.mlops/state.json` plus a journal.
 
 Why a journal: rewriting the whole state after every resource makes a large apply quadratic
 (hashicorp/terraform#35113). Instead `state.json` is a snapshot and `state.journal` an
@@ -11,83 +11,24 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import fcntl
 import json
 import os
 import shutil
-import socket
 import tempfile
 import threading
-from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
+from mlops_decl.state.fsutil import ensure_dir, fsync_dir, sweep, temp_prefix, write_all
+from mlops_decl.state.local_lock import LocalLock, lock_path_for
 from mlops_decl.state.model import ResourceState, State, StateError
-from mlops_decl.state.store import LockHeld, LockInfo
+
+__all__ = ["LocalLock", "LocalStateStore", "lock_path_for"]
 
 # fdatasync is enough for an append (it flushes the size too) and is cheaper than fsync where
 # it exists. Measured on the dev VM: ~0.16 ms per line (fsync ~0.22 ms), so 1000 puts pay
 # ~0.2 s for power-loss safety; durable=False skips it (SIGKILL safety only needs the write()).
 _datasync = getattr(os, "fdatasync", os.fsync)
-
-
-def lock_path_for(state_path: Path) -> Path:
-    return state_path.with_name(state_path.stem + ".lock.json")  # state.json -> state.lock.json
-
-
-def _ensure_dir(path: Path) -> None:
-    # Owner-only: state holds ids and attributes that may be sensitive.
-    if not path.is_dir():
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _temp_prefix(path: Path) -> str:
-    # Temp names carry the pid, so leftovers of a killed process can be recognised and swept.
-    return f".{path.name}.{os.getpid()}."
-
-
-def _sweep(path: Path) -> None:
-    """Remove temp files next to path left by processes that died mid-write."""
-    prefix = f".{path.name}."
-    with contextlib.suppress(OSError):
-        for name in os.listdir(path.parent):
-            pid = name[len(prefix) :].split(".", 1)[0]
-            if (
-                name.startswith(prefix)
-                and name.endswith(".tmp")
-                and pid.isdigit()
-                and not _pid_alive(int(pid))
-            ):
-                with contextlib.suppress(OSError):
-                    os.unlink(path.parent / name)
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    return True
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class LocalStateStore:
@@ -223,7 +164,7 @@ class LocalStateStore:
             raise StateError(f"cannot record `{op}` in the state: a value is not JSON ({exc})") from None
         fd = self._journal_fd()
         try:
-            _write_all(fd, text.encode())
+            write_all(fd, text.encode())
             if self.durable:
                 _datasync(fd)
         except OSError:
@@ -239,7 +180,7 @@ class LocalStateStore:
 
     def _journal_fd(self) -> int:
         if self._fd is None:
-            _ensure_dir(self.journal_path.parent)
+            ensure_dir(self.journal_path.parent)
             self._fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         return self._fd
 
@@ -264,11 +205,11 @@ class LocalStateStore:
     def _write_snapshot(self, state: State) -> None:
         """Atomically make state.json hold state, keep the old one as .backup, empty the journal."""
         data = (json.dumps(state.to_json(), indent=2) + "\n").encode()
-        _ensure_dir(self.path.parent)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=_temp_prefix(self.path), suffix=".tmp")
+        ensure_dir(self.path.parent)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=temp_prefix(self.path), suffix=".tmp")
         try:
             try:
-                _write_all(fd, data)
+                write_all(fd, data)
                 if self.durable:
                     os.fsync(fd)
             finally:
@@ -281,17 +222,17 @@ class LocalStateStore:
                 os.unlink(tmp)
             raise
         if self.durable:
-            _fsync_dir(self.path.parent)  # the rename is on disk before the journal is emptied
+            fsync_dir(self.path.parent)  # the rename is on disk before the journal is emptied
         # Emptied in place (not replaced) so an open O_APPEND descriptor keeps working.
         if self._fd is not None:
             os.ftruncate(self._fd, 0)
         elif self.journal_path.exists():
             os.truncate(self.journal_path, 0)
         self._has_snapshot, self._journal_lines, self._journal_clean = True, 0, True
-        _sweep(self.path)
+        sweep(self.path)
 
     def _backup(self) -> None:
-        tmp = self.path.with_name(_temp_prefix(self.path) + "backup.tmp")
+        tmp = self.path.with_name(temp_prefix(self.path) + "backup.tmp")
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         try:
@@ -315,151 +256,3 @@ class LocalStateStore:
         if getattr(self, "_fd", None) is not None:
             with contextlib.suppress(OSError):
                 os.close(self._fd)  # type: ignore[arg-type]
-
-
-class LocalLock:
-    """A lock file holding the LockInfo JSON, also flock()ed by the holder for its whole life.
-
-    The flock is what makes a killed holder's lock stale: the kernel drops it on process death.
-    A record from another host (shared filesystem) cannot be judged so stays until force_unlock.
-    Acquire, release and force-unlock of processes on this host are serialised by a flock on a
-    permanent guard file, so "is it stale?" and "take it over" are one atomic step.
-    """
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self._guard_path = self.path.with_suffix(".guard")
-        self._mu = threading.Lock()
-        self._fd: int | None = None  # our lock file, flocked while we hold the lock
-        self._pending: LockInfo | None = None
-        self.info: LockInfo | None = None
-
-    @contextlib.contextmanager
-    def _guarded(self) -> Iterator[None]:
-        _ensure_dir(self.path.parent)
-        fd = os.open(self._guard_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)  # held for milliseconds only
-            yield
-        finally:
-            os.close(fd)
-
-    def acquire(self, info: LockInfo) -> None:
-        with self._mu:
-            if self._fd is not None:
-                raise StateError(f"this process already holds the lock (id {self.info and self.info.id})")
-            with self._guarded():
-                fd, tmp = self._prepare(info)
-                try:
-                    self._install(tmp)
-                except BaseException:
-                    os.close(fd)
-                    raise
-                finally:
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(tmp)
-            self._fd, self.info = fd, info
-
-    def _prepare(self, info: LockInfo) -> tuple[int, str]:
-        """A complete, flocked lock file under a temporary name."""
-        _sweep(self.path)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=_temp_prefix(self.path), suffix=".tmp")
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            _write_all(fd, (json.dumps(info.to_json(), indent=2) + "\n").encode())
-            os.fsync(fd)
-        except BaseException:
-            os.close(fd)
-            os.unlink(tmp)
-            raise
-        return fd, tmp
-
-    def _install(self, tmp: str) -> None:
-        for _ in range(10):
-            try:
-                # link() rather than O_CREAT|O_EXCL: equally atomic (also on NFS), and the lock
-                # file never exists half-written for a reader on another host.
-                os.link(tmp, self.path)
-                return
-            except FileExistsError:
-                pass
-            try:
-                hfd = os.open(self.path, os.O_RDONLY)
-            except FileNotFoundError:
-                continue  # released meanwhile (another host): try again
-            try:
-                holder = self._parse(os.read(hfd, 1 << 16))
-                if not self._stale(holder, hfd):
-                    raise LockHeld(holder)
-                os.replace(tmp, self.path)  # take over; the path never goes missing
-                return
-            finally:
-                os.close(hfd)
-        raise StateError(f"could not take the lock {self.path}: it keeps changing")
-
-    def _parse(self, raw: bytes) -> LockInfo:
-        try:
-            return LockInfo.from_json(json.loads(raw))
-        except (ValueError, StateError) as exc:
-            raise StateError(
-                f"the lock file {self.path} is unreadable ({exc}); if no mlops-decl is running, delete it"
-            ) from None
-
-    @staticmethod
-    def _stale(holder: LockInfo, hfd: int) -> bool:
-        if holder.host != socket.gethostname():
-            return False
-        try:
-            fcntl.flock(hfd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True  # nobody holds its flock: the holder died
-        except BlockingIOError:
-            # Still flocked, e.g. by a forked child that inherited the descriptor.
-            return not _pid_alive(holder.pid)
-
-    def release(self) -> None:
-        with self._mu:
-            if self._fd is None:
-                return
-            try:
-                with self._guarded():
-                    mine = os.fstat(self._fd)
-                    with contextlib.suppress(FileNotFoundError):
-                        st = os.stat(self.path)
-                        if (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino):
-                            os.unlink(self.path)  # else it was force-unlocked and maybe re-taken
-            finally:
-                os.close(self._fd)
-                self._fd, self.info = None, None
-
-    def force_unlock(self, lock_id: str) -> None:
-        with self._mu, self._guarded():
-            try:
-                raw = self.path.read_bytes()
-            except FileNotFoundError:
-                raise StateError(f"the state is not locked (no {self.path})") from None
-            holder = self._parse(raw)
-            if holder.id != lock_id:
-                raise StateError(
-                    f"lock id {lock_id} does not match the current lock: held by {holder.who} "
-                    f"for `{holder.operation}` since {holder.created}, id {holder.id}"
-                )
-            os.unlink(self.path)
-            if self._fd is not None and self.info is not None and self.info.id == lock_id:
-                os.close(self._fd)
-                self._fd, self.info = None, None
-
-    def __call__(self, info: LockInfo) -> LocalLock:
-        self._pending = info
-        return self
-
-    def __enter__(self) -> LocalLock:
-        if self._pending is None:
-            raise StateError("use the lock as `with lock(info):`")
-        info, self._pending = self._pending, None
-        self.acquire(info)
-        return self
-
-    def __exit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.release()
