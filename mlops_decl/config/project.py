@@ -51,6 +51,14 @@ class OutputConfig:
     sensitive: bool
     description: str | None
     source: Source
+    positions: Positions | None = None
+    path: PathKey = ()  # where the value sits in its file
+
+    def value_source(self, sub: PathKey = ()) -> Source:
+        """The position of (a part of) the output's value, for reference errors."""
+        if self.positions is None:
+            return self.source
+        return self.positions.source((*self.path, *sub))
 
 
 @dataclass
@@ -152,16 +160,23 @@ def _check_raw(data: Any, pos: Positions, is_project: bool) -> None:
                 )
     resources = data.get("resources")
     if isinstance(resources, dict):
-        for kind in resources:
+        unknown = []
+        for kind, by_name in resources.items():
             if kind not in kinds.KINDS:
                 close = difflib.get_close_matches(str(kind), list(kinds.KINDS), n=1)
-                raise DiagnosticError(
+                unknown.append(
                     Diagnostic(
                         f"unknown resource kind `{kind}`",
                         pos.source(("resources", kind), key=True),
                         hint=f"did you mean `{close[0]}`?" if close else "kinds: " + ", ".join(kinds.KINDS),
                     )
                 )
+            elif isinstance(by_name, dict):
+                for name, body in by_name.items():
+                    if body is None:  # `model: {churn: }`: a resource with every field defaulted
+                        by_name[name] = {}
+        if unknown:
+            raise DiagnosticError(unknown)
     try:
         model.model_validate(data)
     except ValidationError as exc:
@@ -183,23 +198,29 @@ def load_project(root: Path) -> Project:
     errors: list[Diagnostic] = []
     for path in discover(root):
         rel = path.relative_to(root).as_posix()
+        is_project = path == top
         try:
             data, pos = read_yaml_file(path, rel)
-            is_project = path == top
             if data is None:
                 if is_project:
                     raise DiagnosticError(
-                        Diagnostic("mlops.yaml is empty", Source(rel, 1, 1), hint="add `project: NAME`")
+                        Diagnostic(
+                            f"{PROJECT_FILE} is empty",
+                            Source(rel, 1, 1),
+                            hint="add `project: NAME` (`mlops-decl init` writes a starting point)",
+                        )
                     )
-                continue
+                continue  # an empty resource file declares nothing, as an empty .tf file
             _check_raw(data, pos, is_project)
         except DiagnosticError as exc:
             errors.extend(exc.diagnostics)
             continue
-        project = project or _new_project(root, data, pos, errors)
+        if is_project:
+            project = _new_project(root, data, pos, errors)
         if project is not None:
             project.files[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
             _merge(project, data, pos, errors)
+        # else: mlops.yaml is broken; the other files were still parsed and checked above
     if errors or project is None:
         raise DiagnosticError(errors)
     return project
@@ -255,10 +276,16 @@ def _merge(project: Project, data: dict[str, Any], pos: Positions, errors: list[
             continue
         if isinstance(out, dict) and "value" in out:
             project.outputs[name] = OutputConfig(
-                name, out["value"], bool(out.get("sensitive", False)), out.get("description"), src
+                name,
+                out["value"],
+                bool(out.get("sensitive", False)),
+                out.get("description"),
+                src,
+                pos,
+                ("outputs", name, "value"),
             )
         else:
-            project.outputs[name] = OutputConfig(name, out, False, None, src)
+            project.outputs[name] = OutputConfig(name, out, False, None, src, pos, ("outputs", name))
 
 
 def _dup(what: str, first: Source, second: Source) -> Diagnostic:

@@ -7,6 +7,7 @@ environment variable surprises Terraform users, so flags win here.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,10 +33,8 @@ class Variables:
 def _coerce(name: str, value: Any, vtype: str, where: str, src: Source | None) -> Any:
     """Check a value against the declared type; strings from flags/env are parsed."""
     if isinstance(value, str) and vtype in ("number", "bool", "list", "map"):
-        try:
+        with contextlib.suppress(yaml.YAMLError):
             value = yaml.safe_load(value) if value.strip() else value
-        except yaml.YAMLError:
-            pass
     ok = {
         "string": lambda v: isinstance(v, str),
         "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
@@ -70,6 +69,7 @@ def resolve_variables(
     out = Variables()
     decls = project.variables
     errors: list[Diagnostic] = []
+    failed: set[str] = set()  # given a value of the wrong type: reported once, not again as missing
 
     def setv(name: str, value: Any, where: str, src: Source | None) -> None:
         if name not in decls:
@@ -85,6 +85,7 @@ def resolve_variables(
             out.values[name] = _coerce(name, value, decls[name].decl.type, where, src or decls[name].source)
             out.origin[name] = where
         except DiagnosticError as exc:
+            failed.add(name)
             errors.extend(exc.diagnostics)
 
     for name, d in decls.items():
@@ -117,7 +118,7 @@ def resolve_variables(
         name, value = item.split("=", 1)
         setv(name.strip(), value, "-var", None)
     for name, d in decls.items():
-        if name not in out.values:
+        if name not in out.values and name not in failed:
             errors.append(
                 Diagnostic(
                     f"variable `{name}` has no value",

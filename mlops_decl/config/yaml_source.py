@@ -63,8 +63,16 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     return value
 
 
-def _convert(node: yaml.Node, path: PathKey, pos: Positions, depth: int) -> Any:
+def _convert(node: yaml.Node, path: PathKey, pos: Positions, depth: int, limit: int) -> Any:
     pos.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if len(pos.values) > limit:  # only aliases can make more values than the text has characters
+        raise DiagnosticError(
+            Diagnostic(
+                "the YAML expands to far more values than it has characters (nested aliases)",
+                pos.source(path),
+                hint="write the values out instead of repeating them through anchors and aliases",
+            )
+        )
     if depth > _MAX_DEPTH:
         raise DiagnosticError(
             Diagnostic(
@@ -76,7 +84,7 @@ def _convert(node: yaml.Node, path: PathKey, pos: Positions, depth: int) -> Any:
     if isinstance(node, yaml.ScalarNode):
         return _scalar(node)
     if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, (*path, i), pos, depth + 1) for i, item in enumerate(node.value)]
+        return [_convert(item, (*path, i), pos, depth + 1, limit) for i, item in enumerate(node.value)]
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
@@ -101,9 +109,63 @@ def _convert(node: yaml.Node, path: PathKey, pos: Positions, depth: int) -> Any:
                     )
                 )
             pos.keys[sub] = key_at
-            out[key] = _convert(value_node, sub, pos, depth + 1)
+            out[key] = _convert(value_node, sub, pos, depth + 1, limit)
         return out
     raise DiagnosticError(Diagnostic("unsupported YAML node", pos.source(path)))  # pragma: no cover
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, text: str, file: str) -> Diagnostic:
+    """One diagnostic for a YAML syntax error, at the place the user has to fix."""
+    problem = exc.problem or exc.context or "invalid YAML"
+    pmark, cmark = exc.problem_mark, exc.context_mark
+    at = pmark or cmark
+    line, col = (at.line, at.column) if at else (0, 0)
+    lines = text.splitlines()
+    context = exc.context or ""
+    char = lines[line][col] if line < len(lines) and col < len(lines[line]) else ""
+    if char == "\t" or "tab character" in problem:
+        return Diagnostic(
+            "YAML syntax error: a tab character; YAML indents with spaces only",
+            Source(file, line + 1, col + 1),
+            hint="replace the tab with spaces",
+        )
+    if cmark and pmark and context.startswith("while scanning a quoted scalar"):
+        return Diagnostic(
+            "YAML syntax error: this quoted string is never closed",
+            Source(file, cmark.line + 1, cmark.column + 1),
+            hint="add the closing quote",
+        )
+    if (
+        cmark
+        and pmark
+        and context.startswith(("while parsing a flow mapping", "while parsing a flow sequence"))
+    ):
+        opener = "{" if "mapping" in context else "["
+        closer = "}" if opener == "{" else "]"
+        opened_on = lines[cmark.line] if cmark.line < len(lines) else ""
+        # `a: {x: 1` left open on its own line, rather than a deliberately multi-line `{`
+        if pmark.line > cmark.line and opened_on[cmark.column + 1 :].strip():
+            return Diagnostic(
+                f"YAML syntax error: this `{opener}` is not closed",
+                Source(file, cmark.line + 1, cmark.column + 1),
+                hint=f"add the closing `{closer}` at the end of the entry",
+            )
+        return Diagnostic(
+            f"YAML syntax error: {problem}",
+            Source(file, line + 1, col + 1),
+            hint=f"separate entries with commas and close the `{opener}` with `{closer}`",
+        )
+    if context.startswith("expected a single document"):
+        return Diagnostic(
+            "YAML syntax error: a second YAML document in one file",
+            Source(file, line + 1, col + 1),
+            hint="keep one document per file: remove this `---` or split the file in two",
+        )
+    return Diagnostic(
+        f"YAML syntax error: {problem}",
+        Source(file, line + 1, col + 1),
+        hint="check indentation, colons and quoting near this position",
+    )
 
 
 def parse_yaml(text: str, file: str) -> tuple[Any, Positions]:
@@ -112,39 +174,35 @@ def parse_yaml(text: str, file: str) -> tuple[Any, Positions]:
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise DiagnosticError(
-            Diagnostic(
-                f"YAML syntax error: {problem}",
-                Source(file, line, col),
-                hint="check indentation, colons and quoting near this position",
-            )
-        ) from None
-    except yaml.YAMLError as exc:  # e.g. several documents in one file
+        raise DiagnosticError(_syntax_error(exc, text, file)) from None
+    except yaml.YAMLError as exc:  # pragma: no cover - every composer error is marked
         raise DiagnosticError(
             Diagnostic(f"YAML error: {exc}", Source(file, 1, 1), hint="one YAML document per file")
         ) from None
     if node is None:
         return None, pos
-    return _convert(node, (), pos, 0), pos
+    return _convert(node, (), pos, 0, len(text) + 64), pos
 
 
-def read_yaml_file(path: Path, display: str) -> tuple[Any, Positions]:
-    """Read and parse a file, reporting undecodable bytes with their position."""
+def read_text(path: Path, display: str) -> str:
+    """A config file's text; unreadable files and undecodable bytes are diagnostics."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise DiagnosticError(
-            Diagnostic(f"cannot read {display}: {exc.strerror}", Source(display, 1, 1))
+            Diagnostic(
+                f"cannot read {display}: {exc.strerror}",
+                Source(display, 1, 1),
+                hint="check that the file exists and is readable",
+            )
         ) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         before = raw[: exc.start]
         line = before.count(b"\n") + 1
-        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        # the column in characters, as an editor shows it
+        col = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", errors="replace")) + 1
         raise DiagnosticError(
             Diagnostic(
                 f"the file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
@@ -152,4 +210,9 @@ def read_yaml_file(path: Path, display: str) -> tuple[Any, Positions]:
                 hint="save the file as UTF-8",
             )
         ) from None
-    return parse_yaml(text, display)
+    return text[1:] if text.startswith("\ufeff") else text  # a byte-order mark is not content
+
+
+def read_yaml_file(path: Path, display: str) -> tuple[Any, Positions]:
+    """Read and parse a file, reporting undecodable bytes with their position."""
+    return parse_yaml(read_text(path, display), display)
