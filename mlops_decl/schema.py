@@ -52,8 +52,8 @@ def _rawify(tp: Any) -> Any:
         if not keep:
             return inner
         # the discriminator must sit on the bare union, with the reference escape outside it
-        members = tuple(_strip_allow(_rawify(a)) for a in get_args(args[0]))
-        return Annotated[(Union[members], *keep, _AllowRef())]  # noqa: UP007
+        tagged = tuple(_strip_allow(_rawify(a)) for a in get_args(args[0]))
+        return Annotated[(Union[tagged], *keep, _AllowRef())]  # noqa: UP007
     if tp is Any:
         return Any
     if isinstance(tp, type) and issubclass(tp, BaseModel):
@@ -95,9 +95,9 @@ def raw_model(model: type[BaseModel]) -> type[BaseModel]:
         default: Any = ... if info.is_required() else info.default
         field = Field(default, description=info.description)
         if info.default_factory is not None:
-            field = Field(default_factory=info.default_factory, description=info.description)  # type: ignore[arg-type]
+            field = Field(default_factory=info.default_factory, description=info.description)
         fields[name] = (raw_ann, field)
-    return create_model(  # type: ignore[call-overload,no-any-return]
+    return create_model(
         model.__name__,
         __config__=ConfigDict(extra="forbid", title=model.__name__),
         __doc__=model.__doc__,
@@ -116,14 +116,18 @@ def _reattach(ann: Any, info: FieldInfo) -> Any:
     return ann
 
 
+def _optional_dict_of(value_type: Any) -> Any:
+    """`dict[str, value_type] | None` for a type built at run time."""
+    mapping: Any = dict
+    return mapping[str, value_type] | None
+
+
 def _resources_model() -> type[BaseModel]:
     fields: dict[str, Any] = {
-        kind: (dict[str, raw_model(model)] | None, Field(None, description=f"{kind} resources by name"))  # type: ignore[valid-type]
+        kind: (_optional_dict_of(raw_model(model)), Field(None, description=f"{kind} resources by name"))
         for kind, model in kinds.KINDS.items()
     }
-    return create_model(  # type: ignore[call-overload,no-any-return]
-        "Resources", __config__=ConfigDict(extra="forbid"), **fields
-    )
+    return create_model("Resources", __config__=ConfigDict(extra="forbid"), **fields)
 
 
 class _OutputLong(BaseModel):
@@ -138,7 +142,7 @@ def file_models() -> tuple[type[BaseModel], type[BaseModel]]:
     """(mlops.yaml model, other resource files model), both raw."""
     resources = _resources_model()
     common: dict[str, Any] = {
-        "variables": (dict[str, raw_model(kinds.Variable)] | None, None),  # type: ignore[valid-type]
+        "variables": (_optional_dict_of(raw_model(kinds.Variable)), None),
         "resources": (resources | None, None),
         "outputs": (dict[str, _OutputLong | Any] | None, None),
     }
@@ -147,16 +151,16 @@ def file_models() -> tuple[type[BaseModel], type[BaseModel]]:
         ann = _rawify(info.annotation)
         default = ... if info.is_required() else info.default
         if info.default_factory is not None:
-            settings[name] = (ann, Field(default_factory=info.default_factory))  # type: ignore[arg-type]
+            settings[name] = (ann, Field(default_factory=info.default_factory))
         else:
             settings[name] = (ann, Field(default, description=info.description))
-    project = create_model(  # type: ignore[call-overload]
+    project = create_model(
         "ProjectFile",
         __config__=ConfigDict(extra="forbid", title="mlops-decl project file (mlops.yaml)"),
         **settings,
         **common,
     )
-    resource_file = create_model(  # type: ignore[call-overload]
+    resource_file = create_model(
         "ResourceFile",
         __config__=ConfigDict(extra="forbid", title="mlops-decl resource file"),
         **common,
