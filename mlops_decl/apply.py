@@ -209,7 +209,34 @@ def apply_plan(
         applier.result.cancelled = list(walked.cancelled)
     store.set_outputs(_outputs(ws, applier, plan))
     store.compact()
+    _audit(ws, plan, applier.result)
     return applier.result
+
+
+def _audit(ws: Workspace, plan: Plan, result: ApplyResult) -> None:
+    import hashlib
+    import json
+
+    from mlops_decl.audit import audit_log
+
+    plan_hash = hashlib.sha256(json.dumps(plan.to_json(), sort_keys=True, default=str).encode()).hexdigest()
+    audit_log(ws.root).append(
+        "apply",
+        {
+            "mode": plan.mode,
+            "plan_hash": plan_hash,
+            "config_hash": plan.config_hash,
+            "changes": [{"address": a, "action": act.value} for a, act in result.done],
+            "failed": [d.address for d in result.failed],
+            "skipped": sorted(result.skipped),
+            "counts": {
+                "add": result.count(Action.CREATE) + result.count(Action.REPLACE),
+                "change": result.count(Action.UPDATE),
+                "destroy": result.count(Action.DELETE) + result.count(Action.REPLACE),
+            },
+            "ok": result.ok,
+        },
+    )
 
 
 def _record_refresh(plan: Plan, store: StateStore, state: State) -> None:

@@ -123,3 +123,12 @@ def parse_parallelism(value: int) -> int:
     if value < 1:
         raise click.BadParameter("must be at least 1")
     return value
+
+
+def runtime(var_files: tuple[str, ...] = (), cli_vars: tuple[str, ...] = ()) -> Any:
+    """A Runtime over the project in the current directory, printing progress to stderr."""
+    from mlops_decl.runtime import Runtime
+
+    ws = workspace(var_files, cli_vars)
+    store, _ = backend_for(ws.root)
+    return Runtime(ws, store.read(), emit=lambda msg: click.echo(msg, err=True))

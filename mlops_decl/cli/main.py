@@ -26,6 +26,15 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "output": ("output", "output", "Show output values."),
     "graph": ("graph", "graph", "Print the dependency graph (dot or mermaid)."),
     "force-unlock": ("state", "force_unlock", "Remove a stale state lock."),
+    "run": ("run", "run", "Run a training pipeline now."),
+    "approve": ("promote", "approve", "Record a manual approval of a model version."),
+    "promote": ("promote", "promote", "Evaluate a model's gates; move its alias if all pass."),
+    "predict": ("predict", "predict", "Score rows through an endpoint."),
+    "serve": ("predict", "serve", "Serve an endpoint over HTTP on 127.0.0.1."),
+    "monitor": ("monitor", "monitor", "Drift monitors: `monitor check ADDR`."),
+    "features": ("features", "features", "The feature store: `features get ADDR --entity K`."),
+    "lineage": ("lineage", "lineage", "Dataset -> features -> run -> model version -> endpoint -> monitor."),
+    "audit": ("audit", "audit", "The hash-chained audit log; `audit verify` checks it."),
 }
 
 

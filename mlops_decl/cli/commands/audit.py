@@ -1,0 +1,77 @@
+"""`mlops-decl audit [verify]`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mlops_decl.cli.output import handle_errors
+
+
+@click.group(invoke_without_command=True)
+@click.option("--json", "-json", "as_json", is_flag=True, help="One JSON entry a line.")
+@click.option(
+    "--event",
+    "-event",
+    "events",
+    multiple=True,
+    help="Only these events (apply, run, approval, promotion, drift, retrain).",
+)
+@click.pass_context
+@handle_errors
+def audit(ctx: click.Context, as_json: bool, events: tuple[str, ...]) -> None:
+    """List applies, runs, approvals, promotions and drift events (hash-chained log)."""
+    if ctx.invoked_subcommand:
+        return
+    from mlops_decl.audit import audit_log
+
+    for e in audit_log(Path.cwd()).entries():
+        if events and e.get("event") not in events:
+            continue
+        if as_json:
+            click.echo(json.dumps(e, sort_keys=True))
+            continue
+        click.echo(f"{e['seq']:>5}  {e['time'][:19]}  {e['who']:<24} {e['event']:<10} {_summary(e)}")
+
+
+def _summary(e: dict[str, Any]) -> str:
+    d = e.get("data") or {}
+    ev = e.get("event")
+    if ev == "apply":
+        c = d.get("counts", {})
+        return f"{c.get('add', 0)} added, {c.get('change', 0)} changed, {c.get('destroy', 0)} destroyed; config {str(d.get('config_hash'))[:12]} {'ok' if d.get('ok') else 'FAILED'}"
+    if ev == "run":
+        m = ", ".join(
+            f"{k}={v:.3f}" for k, v in sorted((d.get("metrics") or {}).items()) if isinstance(v, float)
+        )
+        return f"{d.get('pipeline')} -> {d.get('model')} v{d.get('version')} {m}"
+    if ev == "approval":
+        return f"{d.get('model')} v{d.get('version')} by {d.get('by')}"
+    if ev == "promotion":
+        return f"{d.get('model')} v{d.get('version')} {'PROMOTED to ' + str(d.get('alias')) if d.get('promoted') else 'blocked'} ({d.get('reason')})"
+    if ev == "drift":
+        return f"{d.get('monitor')} {'DRIFT' if d.get('dataset_drift') else 'no drift'} {d.get('drifted')}"
+    if ev == "retrain":
+        return f"{d.get('monitor')} -> {d.get('pipeline')}" + (
+            f" skipped ({d.get('skipped')})" if d.get("skipped") else ""
+        )
+    return json.dumps(d)[:80]
+
+
+@audit.command("verify")
+@handle_errors
+def verify() -> None:
+    """Check the hash chain; exit 1 and name the entries that were tampered with."""
+    from mlops_decl.audit import audit_log
+
+    n, problems = audit_log(Path.cwd()).verify()
+    if problems:
+        for p in problems:
+            click.echo(click.style(f"Error: .mlops/audit.jsonl:{p.line}: {p.message}", fg="red"), err=True)
+        click.echo(f"{len(problems)} problem(s) in {n} entries: the audit log was tampered with.", err=True)
+        sys.exit(1)
+    click.echo(click.style(f"Audit log intact: {n} entries, hash chain verified.", fg="green"))

@@ -1,0 +1,78 @@
+"""`mlops-decl predict` and `mlops-decl serve`."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mlops_decl.cli.common import runtime, var_options
+from mlops_decl.cli.output import echo_json, handle_errors
+from mlops_decl.diagnostics import Diagnostic, DiagnosticError
+
+
+def read_rows(path: str) -> list[dict[str, Any]]:
+    p = Path(path)
+    if not p.is_file():
+        raise DiagnosticError(
+            Diagnostic(f"--data {path} does not exist", hint="give a CSV file of input rows")
+        )
+    if p.suffix == ".parquet":
+        import pandas as pd
+
+        records: list[dict[str, Any]] = pd.read_parquet(p).to_dict(orient="records")
+        return records
+    with p.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    return [{k: _number(v) for k, v in r.items()} for r in rows]
+
+
+def _number(v: str | None) -> Any:
+    if v is None or v == "":
+        return None
+    for cast in (int, float):
+        try:
+            return cast(v)
+        except ValueError:
+            pass
+    return v
+
+
+@click.command()
+@click.argument("address")
+@click.option(
+    "--data", "-data", "data", required=True, type=click.Path(), help="CSV (or parquet) of rows to score."
+)
+@click.option("--json", "-json", "as_json", is_flag=True)
+@var_options
+@handle_errors
+def predict(
+    address: str, data: str, as_json: bool, var_files: tuple[str, ...], cli_vars: tuple[str, ...]
+) -> None:
+    """Score rows through the version the endpoint's alias points at."""
+    rows = read_rows(data)
+    result = runtime(var_files, cli_vars).call(address, "predict", "endpoint", rows=rows)
+    if as_json:
+        echo_json(result)
+        return
+    scores = result.get("scores")
+    click.echo(f"# {address}: model {result.get('model')} version {result.get('version')}, {len(rows)} rows")
+    for i, pred in enumerate(result.get("predictions", [])):
+        extra = f"\t{scores[i]:.4f}" if scores else ""
+        click.echo(f"{pred}{extra}")
+
+
+@click.command()
+@click.argument("address")
+@click.option("--port", "-port", "port", type=int, default=8080, show_default=True)
+@var_options
+@handle_errors
+def serve(address: str, port: int, var_files: tuple[str, ...], cli_vars: tuple[str, ...]) -> None:
+    """Serve the endpoint over HTTP on 127.0.0.1 (POST /invocations, GET /health)."""
+    rt = runtime(var_files, cli_vars)
+    try:
+        rt.call(address, "serve", "endpoint", port=port)
+    except KeyboardInterrupt:
+        click.echo("\nstopped.", err=True)

@@ -1,0 +1,244 @@
+"""Runtime commands: run, approve, promote, predict, serve, monitor check, features get.
+
+The engine finds the managed object in the state, calls its provider's action, records the
+outcome in the audit log, and, for drift, fires the monitor's on_drift (retrain, promote)
+with a cooldown. Providers do the work; nothing here knows a cloud.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from mlops_decl.audit import AuditLog, audit_log, who
+from mlops_decl.diagnostics import Diagnostic, DiagnosticError
+from mlops_decl.provider import ProviderError, RuntimeContext
+from mlops_decl.state.model import State
+from mlops_decl.workspace import Workspace
+
+
+@dataclass
+class Runtime:
+    ws: Workspace
+    state: State
+    emit: Callable[[str], None]
+
+    @property
+    def audit(self) -> AuditLog:
+        return audit_log(self.ws.root)
+
+    def context(self) -> RuntimeContext:
+        return RuntimeContext(
+            project_dir=self.ws.root,
+            config_hash=self.ws.project.config_hash,
+            git_commit=git_commit(self.ws.root),
+            who=who(),
+            resources={a: (rs.kind, rs.id, rs.attributes) for a, rs in self.state.resources.items()},
+            emit=self.emit,
+        )
+
+    def managed(self, address: str, kind: str | None = None) -> Any:
+        if "." not in address:
+            raise DiagnosticError(
+                Diagnostic(f"`{address}` is not an address", hint="write kind.name, e.g. model.churn")
+            )
+        if kind and not address.startswith(kind + "."):
+            raise DiagnosticError(
+                Diagnostic(
+                    f"`{address}` is not a {kind}", hint=f"this command takes a {kind} address: {kind}.NAME"
+                )
+            )
+        rs = self.state.resources.get(address)
+        if rs is None:
+            known = address in self.ws.project.resources
+            raise DiagnosticError(
+                Diagnostic(
+                    f"{address} is not applied yet"
+                    if known
+                    else f"no resource `{address}` in the configuration",
+                    hint="run `mlops-decl apply` first"
+                    if known
+                    else "`mlops-decl state list` shows what exists",
+                )
+            )
+        return rs
+
+    def call(self, address: str, action: str, kind: str | None = None, **kwargs: Any) -> dict[str, Any]:
+        rs = self.managed(address, kind)
+        provider = self.ws.providers.get(rs.provider)
+        fn = getattr(provider, "action", lambda k, n: None)(rs.kind, action)
+        if fn is None:
+            raise DiagnosticError(
+                Diagnostic(f"provider `{rs.provider}` cannot `{action}` a {rs.kind}", address=address)
+            )
+        try:
+            result: dict[str, Any] = fn(rs.id, rs.attributes, self.context(), **kwargs)
+        except ProviderError as exc:
+            raise DiagnosticError(
+                Diagnostic(f"{address}: {exc}", address=address, hint=getattr(exc, "hint", None))
+            ) from None
+        return result
+
+    # -- commands -------------------------------------------------------------------
+    def run(self, address: str) -> dict[str, Any]:
+        result = self.call(address, "run", "training_pipeline")
+        self.audit.append("run", {"pipeline": address, **_brief(result)})
+        return result
+
+    def approve(self, address: str, version: int, by: str) -> dict[str, Any]:
+        result = self.call(address, "approve", "model", version=version, by=by)
+        self.audit.append("approval", {"model": address, "version": version, "by": by})
+        return result
+
+    def policy_for(self, model_address: str) -> tuple[str, dict[str, Any]] | None:
+        model = self.managed(model_address, "model")
+        for address, rs in sorted(self.state.resources.items()):
+            if rs.kind == "registry_policy" and rs.attributes.get("model") == model.id:
+                return address, rs.attributes
+        return None
+
+    def promote(self, address: str, version: int, reason: str = "manual") -> dict[str, Any]:
+        found = self.policy_for(address)
+        policy = found[1] if found else None
+        result = self.call(address, "promote", "model", policy=policy, version=version)
+        self.audit.append(
+            "promotion",
+            {
+                "model": address,
+                "version": version,
+                "policy": found[0] if found else None,
+                "promoted": bool(result.get("promoted")),
+                "previous": result.get("previous"),
+                "alias": result.get("alias"),
+                "gates": [
+                    {k: g.get(k) for k in ("gate", "passed", "evidence")} for g in result.get("gates", [])
+                ],
+                "reason": reason,
+            },
+        )
+        return result
+
+    def gate_status(self, policy_address: str) -> dict[str, Any] | None:
+        """Which gates the newest unpromoted version passes (for plan); None if nothing to show."""
+        rs = self.state.resources.get(policy_address)
+        if rs is None:
+            return None
+        model = self.ws.project.resources
+        _ = model
+        model_address = next(
+            (
+                a
+                for a, m in self.state.resources.items()
+                if m.kind == "model" and m.id == rs.attributes.get("model")
+            ),
+            None,
+        )
+        if model_address is None or not self.state.resources[model_address].attributes.get("latest_version"):
+            return None
+        try:
+            return self.call(model_address, "evaluate_gates", "model", policy=rs.attributes, version=None)
+        except DiagnosticError:
+            return None
+
+    def check(self, address: str, data: str | None) -> dict[str, Any]:
+        rs = self.managed(address, "monitor")
+        report = self.call(address, "check", "monitor", data=data)
+        self.audit.append(
+            "drift",
+            {
+                "monitor": address,
+                "dataset_drift": report.get("dataset_drift"),
+                "drifted_share": report.get("drifted_share"),
+                "drifted": sorted(n for n, f in report.get("features", {}).items() if f.get("drifted")),
+                "data": data or "captured inputs",
+                "report": report.get("report_json"),
+            },
+        )
+        report["on_drift"] = self._on_drift(address, rs.attributes, report)
+        return report
+
+    def _on_drift(self, address: str, attrs: dict[str, Any], report: dict[str, Any]) -> dict[str, Any] | None:
+        on_drift = attrs.get("on_drift") or {}
+        if not report.get("dataset_drift") or not on_drift.get("retrain"):
+            return None
+        found = RuntimeContext.find(self.context(), "training_pipeline", on_drift["retrain"])
+        if found is None:
+            raise DiagnosticError(
+                Diagnostic(
+                    f"{address}: on_drift.retrain names a pipeline that is not applied",
+                    hint="run `mlops-decl apply`",
+                )
+            )
+        pipeline = found[0]
+        cooldown = parse_duration(on_drift.get("cooldown") or "1h")
+        last = self._last_retrain(address)
+        now = datetime.now(timezone.utc)
+        if last is not None and now - last < cooldown:
+            wait = cooldown - (now - last)
+            self.emit(f"drift: retraining skipped, {address} is cooling down for {_human(wait)} more")
+            self.audit.append("retrain", {"monitor": address, "pipeline": pipeline, "skipped": "cooldown"})
+            return {"retrained": False, "reason": f"cooldown ({_human(wait)} left)"}
+        self.emit(f"drift: {address} fires on_drift -> mlops-decl run {pipeline}")
+        self.audit.append("retrain", {"monitor": address, "pipeline": pipeline, "skipped": None})
+        run = self.run(pipeline)
+        out: dict[str, Any] = {"retrained": True, "run": _brief(run)}
+        if on_drift.get("promote", True) and run.get("version") is not None:
+            model_address = next(
+                (
+                    a
+                    for a, m in self.state.resources.items()
+                    if m.kind == "model" and m.id == run.get("model")
+                ),
+                None,
+            )
+            if model_address:
+                self.emit(f"drift: promoting {model_address} version {run['version']}")
+                promo = self.promote(model_address, int(run["version"]), reason=f"on_drift of {address}")
+                out["promotion"] = {"promoted": promo.get("promoted"), "version": run["version"]}
+        return out
+
+    def _last_retrain(self, monitor: str) -> datetime | None:
+        last = None
+        for entry in self.audit.entries():
+            data = entry.get("data") or {}
+            if entry.get("event") == "retrain" and data.get("monitor") == monitor and not data.get("skipped"):
+                last = datetime.fromisoformat(entry["time"])
+        return last
+
+
+def _brief(result: dict[str, Any]) -> dict[str, Any]:
+    keys = ("run_id", "model", "version", "metrics", "dataset_versions", "config_hash", "git_commit")
+    return {k: result.get(k) for k in keys if k in result}
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+
+
+def parse_duration(text: str | int | float) -> timedelta:
+    if isinstance(text, (int, float)):
+        return timedelta(seconds=float(text))
+    m = _DURATION.match(str(text))
+    if not m:
+        raise DiagnosticError(Diagnostic(f"`{text}` is not a duration", hint="write e.g. 90s, 30m, 1h or 2d"))
+    unit = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+    return timedelta(seconds=float(m.group(1)) * unit)
+
+
+def _human(delta: timedelta) -> str:
+    s = int(delta.total_seconds())
+    return f"{s // 3600}h{(s % 3600) // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+def git_commit(root: Path) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
