@@ -128,8 +128,6 @@ class Runtime:
         rs = self.state.resources.get(policy_address)
         if rs is None:
             return None
-        model = self.ws.project.resources
-        _ = model
         model_address = next(
             (
                 a

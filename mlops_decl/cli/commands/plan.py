@@ -111,7 +111,7 @@ def plan(
     root = Path.cwd()
     _, lk = backend_for(root)
     with locked(lk, "plan", root, lock):
-        _, _, _, p = build_plan(
+        ws, store, _, p = build_plan(
             "destroy" if destroy else "normal",
             targets,
             replace,
@@ -128,6 +128,8 @@ def plan(
         if p.refreshed:
             click.echo()
         click.echo(render_plan(p), nl=False)
+        if not no_refresh and p.mode == "normal":
+            click.echo(policy_status(ws, store), nl=False)
     if out:
         save_plan(p, Path(out))
         if not as_json:
@@ -136,3 +138,29 @@ def plan(
             )
     if detailed_exitcode and p.has_changes:
         sys.exit(2)
+
+
+def policy_status(ws, store) -> str:
+    """For each applied registry_policy: which gates its model's newest unpromoted version passes."""
+    from mlops_decl.runtime import Runtime
+
+    state = store.read()
+    policies = sorted(a for a, rs in state.resources.items() if rs.kind == "registry_policy")
+    if not policies:
+        return ""
+    rt = Runtime(ws, state, emit=lambda msg: None)
+    lines = []
+    for address in policies:
+        status = rt.gate_status(address)
+        if not status or status.get("version") is None:
+            continue
+        lines.append(
+            f"  {address}: model {status.get('model')} version {status.get('version')} -> {status.get('alias')}"
+            + (" (ready to promote)" if status.get("passed") else "")
+        )
+        for g in status.get("gates", []):
+            verdict = click.style("pass", fg="green") if g.get("passed") else click.style("FAIL", fg="red")
+            lines.append(f"      {verdict}  {g.get('gate')}: {g.get('evidence')}")
+    if not lines:
+        return ""
+    return "\nRegistry policies (newest unpromoted version):\n" + "\n".join(lines) + "\n"
