@@ -215,6 +215,6 @@ class Variable(Strict):
 
 class ProjectSettings(Strict):
     project: str
-    backend: Backend = Field(default_factory=Backend)
+    backend: Backend = Field(default_factory=lambda: Backend())
     default_provider: str = "local"
     providers: dict[str, dict[str, Any]] = Field(default_factory=dict)

@@ -10,13 +10,13 @@ from mlops_decl.config.expressions import UNKNOWN, Ref, contains_unknown, render
 from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 from mlops_decl.diff import changed_fields
 from mlops_decl.hooks import Hooks
+from mlops_decl.kinds import COMPUTED
 from mlops_decl.plan import Action, Change, Drift, Plan
 from mlops_decl.provider import NAME_KEY, ConfigError, ProviderError
 from mlops_decl.resolve import resolve_body
 from mlops_decl.retry import call_with_retry
 from mlops_decl.state.model import State
 from mlops_decl.workspace import Workspace
-
 
 
 @dataclass
@@ -176,12 +176,17 @@ def make_plan(ws: Workspace, state: State, opts: PlanOptions, hooks: Hooks | Non
 
 
 def _drift(state: State, refreshed: dict[str, dict[str, Any] | None]) -> list[Drift]:
+    """Objects deleted or reconfigured outside mlops-decl. Computed attributes moving on their
+    own (an endpoint's status once its alias has a version) are not news."""
     out = []
     for address, live in refreshed.items():
-        before = state.resources[address].attributes
+        rs = state.resources[address]
+        before = rs.attributes
         if live is None:
             out.append(Drift(address, True, before, None))
-        elif changed_fields(live, before, keys=set(live) | set(before)):
+            continue
+        keys = (set(live) | set(before)) - COMPUTED.get(rs.kind, frozenset())
+        if changed_fields(live, before, keys=keys):
             out.append(Drift(address, False, before, live))
     return out
 

@@ -43,13 +43,15 @@ def workspace(var_files: tuple[str, ...] = (), cli_vars: tuple[str, ...] = ()) -
     return load_workspace(Path.cwd(), var_files=var_files, cli_vars=cli_vars)
 
 
-def backend_for(root: Path) -> tuple[Any, Any]:
+def backend_for(root: Path, ws: Any = None) -> tuple[Any, Any]:
     """(store, lock) of the project at root, from mlops.yaml's backend settings."""
     from mlops_decl.state import open_backend
 
     settings: dict[str, Any] = {}
     top = root / "mlops.yaml"
-    if top.is_file():
+    if ws is not None:
+        settings = ws.project.settings.backend.model_dump(exclude_none=True)
+    elif top.is_file():
         from mlops_decl.config.project import load_project
 
         settings = load_project(root).settings.backend.model_dump(exclude_none=True)

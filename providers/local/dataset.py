@@ -25,7 +25,11 @@ class DatasetHandler(CatalogHandler):
         return self.env.inspector.inspect(path, fmt)
 
     def plan_computed(self, attrs: Attributes, prior: Attributes | None) -> None:
-        attrs.update(computed_from(self.facts(attrs)))
+        # `path` is where this machine found the file: recorded at apply, never diffed, so two
+        # checkouts in different directories sharing one state do not fight over it.
+        facts = computed_from(self.facts(attrs))
+        facts.pop("path")
+        attrs.update(facts)
 
     def build(self, id: str, attrs: Attributes, prior: Attributes | None) -> Attributes:
         attrs.update(computed_from(self.facts(attrs)))

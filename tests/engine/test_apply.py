@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import dataset_project
+from engine_helpers import dataset_project
 
 FAULT = "providers:\n  local:\n    faults:\n{faults}\n"
 

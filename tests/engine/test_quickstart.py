@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Project
+from engine_helpers import Project
 
 
 def test_quickstart_lifecycle(quickstart: Project) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import Project, dataset_project
+from engine_helpers import Project, dataset_project
 
 
 def _applied(tmp_path: Path) -> Project:

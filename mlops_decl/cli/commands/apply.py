@@ -111,12 +111,10 @@ def _plan_and_apply(
 
     destroying = mode == "destroy"
     require_tty_or(auto_approve, "destroy" if destroying else "apply")
-    root = Path.cwd()
-    _, lk = backend_for(root)
-    with locked(lk, mode if mode != "normal" else "apply", root, lock):
-        ws, store, _, p = build_plan(
-            mode, targets, replace, refresh_only, no_refresh, parallelism, var_files, cli_vars
-        )
+    ws = workspace(var_files, cli_vars)
+    store, lk = backend_for(ws.root, ws)
+    with locked(lk, mode if mode != "normal" else "apply", ws.root, lock):
+        p = build_plan(ws, store, mode, targets, replace, refresh_only, no_refresh, parallelism)
         click.echo()
         click.echo(render_plan(p), nl=False)
         if not p.has_changes:
@@ -190,7 +188,7 @@ def _apply_saved(path: Path, parallelism: int, var_files, cli_vars, lock: bool) 
                     hint="sensitive values are not stored in plan files: give the same value again (-var, --var-file or MLOPS_VAR_)",
                 )
             )
-    store, lk = backend_for(ws.root)
+    store, lk = backend_for(ws.root, ws)
     with locked(lk, "apply", ws.root, lock):
         run_apply(ws, p, store, parallelism, p.mode == "destroy")
 

@@ -59,15 +59,11 @@ def plan_options(fn):
     return var_options(lock_options(fn))
 
 
-def build_plan(
-    mode: str, targets, replace, refresh_only, no_refresh, parallelism, var_files, cli_vars, quiet=False
-):
-    """Load the workspace and state and make a plan; the caller holds the lock."""
+def build_plan(ws, store, mode: str, targets, replace, refresh_only, no_refresh, parallelism, quiet=False):
+    """Read the state and make a plan; the caller loaded the workspace and holds the lock."""
     from mlops_decl.cli.views.progress import HumanHooks
     from mlops_decl.planner import PlanOptions, make_plan
 
-    ws = workspace(var_files, cli_vars)
-    store, lock = backend_for(ws.root)
     state = store.read()
     opts = PlanOptions(
         targets=list(targets),
@@ -77,7 +73,7 @@ def build_plan(
         parallelism=parallelism,
     )
     hooks = HumanHooks(show=not quiet)
-    return ws, store, lock, make_plan(ws, state, opts, hooks)
+    return make_plan(ws, state, opts, hooks)
 
 
 @click.command()
@@ -108,18 +104,18 @@ def plan(
     from mlops_decl.cli.views.plan_json import plan_json
     from mlops_decl.plan import save_plan
 
-    root = Path.cwd()
-    _, lk = backend_for(root)
-    with locked(lk, "plan", root, lock):
-        ws, store, _, p = build_plan(
+    ws = workspace(var_files, cli_vars)  # config mistakes stop here, before any lock or state file
+    store, lk = backend_for(ws.root, ws)
+    with locked(lk, "plan", ws.root, lock):
+        p = build_plan(
+            ws,
+            store,
             "destroy" if destroy else "normal",
             targets,
             replace,
             refresh_only,
             no_refresh,
             parallelism,
-            var_files,
-            cli_vars,
             quiet=as_json,
         )
     if as_json:
