@@ -249,7 +249,7 @@ def _cycle_error(graph: Graph, nodes: list[str]) -> Diagnostic:
     hops = list(zip(order, order[1:] + order[:1], strict=True))
     where = [graph.edge_sources.get((needed, needer)) for needer, needed in hops]
     detail = "\n  ".join(
-        f"{needer} refers to {needed}" + (f" at {src}" if src else "")
+        f"{needer} depends on {needed}" + (f" at {src}" if src else "")
         for (needer, needed), src in zip(hops, where, strict=True)
     )
     return Diagnostic(

@@ -112,10 +112,7 @@ MISTAKES: dict[str, Mistake] = {
         "did you mean `prevent_destroy`?",
     ),
     "wrong-type": Mistake(
-        {
-            "extra.yaml": "resources:\n  endpoint:\n    e:\n      model: ${model.churn}\n"
-            "      replicas: two\n"
-        },
+        {"extra.yaml": "resources:\n  endpoint:\n    e:\n      model: ${model.churn}\n      replicas: two\n"},
         ("extra.yaml", 5, 17),
         ("endpoint.e", "replicas", "expected a whole number", "'two'"),
         "without quotes",
@@ -420,6 +417,7 @@ def test_enough_distinct_mistakes() -> None:
 
 
 def test_plan_config_error_creates_no_state_dir(project: Path, run_cli) -> None:
+    """A config mistake stops plan before it takes the lock: not even a lock file appears."""
     rc, _, err = run_cli(["plan", "-var", "replicas=two"], project)
     assert rc == 1, err
     assert not (project / ".mlops").exists()

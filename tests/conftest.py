@@ -1,0 +1,53 @@
+"""Shared helpers: a copy of the quickstart project and a way to run the real CLI in it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+QUICKSTART = REPO / "examples" / "quickstart"
+
+RunCli = Callable[..., tuple[int, str, str]]
+
+
+def _run_cli(
+    args: Sequence[str],
+    cwd: Path | str,
+    *,
+    env: dict[str, str] | None = None,
+    stdin: str = "",
+    timeout: float = 120,
+) -> tuple[int, str, str]:
+    """`mlops-decl ARGS` in cwd, as a user runs it: (exit code, stdout, stderr)."""
+    full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlops_decl", *args],
+        cwd=cwd,
+        env=full_env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.fixture
+def run_cli() -> RunCli:
+    """`run_cli(["validate"], cwd)` -> (rc, stdout, stderr)."""
+    return _run_cli
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A private copy of examples/quickstart (without any .mlops/ left in the example)."""
+    dest = tmp_path / "project"
+    shutil.copytree(QUICKSTART, dest, ignore=shutil.ignore_patterns(".mlops", "__pycache__"))
+    return dest

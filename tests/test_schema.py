@@ -1,0 +1,155 @@
+"""schemas/ is generated from the pydantic models and checked in; it must stay current, accept
+every example, allow a `${...}` reference in place of any value, and reject wrong types."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+from pydantic import ValidationError
+
+from mlops_decl import schema
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMAS = REPO / "schemas"
+EXAMPLES = REPO / "examples"
+
+
+def _validator(name: str) -> Draft202012Validator:
+    doc = json.loads((SCHEMAS / name).read_text())
+    Draft202012Validator.check_schema(doc)
+    return Draft202012Validator(doc)
+
+
+PROJECT = _validator("project.schema.json")
+RESOURCES = _validator("resources.schema.json")
+
+
+def test_schemas_are_current() -> None:
+    """Regenerate with `python -m mlops_decl.schema schemas/` when this fails."""
+    generated = schema.generate()
+    on_disk = {p.name: p.read_text() for p in SCHEMAS.glob("*.json")}
+    assert sorted(on_disk) == sorted(generated), "schemas/ holds other files than generate() writes"
+    stale = [name for name, text in generated.items() if on_disk[name] != text]
+    assert not stale, f"schemas/ is stale: {stale}; run `python -m mlops_decl.schema schemas/`"
+
+
+def test_schemas_declare_draft_2020_12() -> None:
+    for path in SCHEMAS.glob("*.json"):
+        assert json.loads(path.read_text())["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+def _example_files() -> list[Path]:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(EXAMPLES):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for fn in filenames:
+            if fn.endswith((".yaml", ".yml")) and not fn.endswith((".vars.yaml", ".vars.yml")):
+                found.append(Path(dirpath) / fn)
+    return sorted(found)
+
+
+def test_there_are_examples() -> None:
+    assert any(p.name == "mlops.yaml" for p in _example_files())
+
+
+@pytest.mark.parametrize("path", _example_files(), ids=lambda p: p.relative_to(EXAMPLES).as_posix())
+def test_example_validates_against_checked_in_schema(path: Path) -> None:
+    data = yaml.safe_load(path.read_text())
+    if data is None:
+        return
+    validator = PROJECT if path.name == "mlops.yaml" else RESOURCES
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors)
+
+
+def _res(kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    return {"resources": {kind: {"x": body}}}
+
+
+ENDPOINT = {"model": "${model.m}"}
+GATES = {"model": "${model.m}"}
+
+# (sample, should the raw schema accept it)
+SAMPLES: dict[str, tuple[dict[str, Any], bool]] = {
+    "number-field-reference": (_res("endpoint", {**ENDPOINT, "replicas": "${var.replicas}"}), True),
+    "float-field-reference": (_res("monitor", {"baseline": "${dataset.d}", "drift_share": "${var.s}"}), True),
+    "enum-field-reference": (_res("dataset", {"uri": "a.csv", "format": "${var.fmt}"}), True),
+    "list-field-reference": (
+        _res("monitor", {"baseline": "${dataset.d}", "features": "${var.features}"}),
+        True,
+    ),
+    "bool-field-reference": (
+        _res(
+            "feature_group", {"source": "${dataset.d}", "entity": ["k"], "features": [], "online": "${var.o}"}
+        ),
+        True,
+    ),
+    "gate-bound-reference": (
+        _res(
+            "registry_policy",
+            {**GATES, "gates": [{"type": "metric_threshold", "metric": "auc", "min": "${var.f}"}]},
+        ),
+        True,
+    ),
+    "plain-number": (_res("endpoint", {**ENDPOINT, "replicas": 2}), True),
+    "provider-block": (_res("endpoint", {**ENDPOINT, "sagemaker": {"image_uri": "x"}}), True),
+    "number-as-word": (_res("endpoint", {**ENDPOINT, "replicas": "two"}), False),
+    "number-as-list": (_res("endpoint", {**ENDPOINT, "replicas": [1]}), False),
+    "bool-as-word": (
+        _res("feature_group", {"source": "${dataset.d}", "entity": ["k"], "features": [], "online": "sure"}),
+        False,
+    ),
+    "enum-value": (_res("dataset", {"uri": "a.xlsx", "format": "xlsx"}), False),
+    "gate-type": (_res("registry_policy", {**GATES, "gates": [{"type": "nope", "metric": "auc"}]}), False),
+    "unknown-field": (_res("dataset", {"uri": "a.csv", "fromat": "csv"}), False),
+    "missing-required": (_res("dataset", {"format": "csv"}), False),
+    "unknown-kind": ({"resources": {"modle": {"m": {}}}}, False),
+    "list-for-mapping": ({"resources": ["dataset"]}, False),
+    "body-as-list": (_res("dataset", ["a.csv"]), False),  # type: ignore[arg-type]
+    "string-for-list": (
+        _res("feature_group", {"source": "${dataset.d}", "entity": "k", "features": []}),
+        False,
+    ),
+    "project-key-in-resource-file": ({"project": "p"}, False),
+}
+
+
+@pytest.mark.parametrize("name", list(SAMPLES))
+def test_json_schema_accepts_references_and_rejects_wrong_types(name: str) -> None:
+    data, ok = SAMPLES[name]
+    errors = list(RESOURCES.iter_errors(data))
+    assert (not errors) == ok, [e.message for e in errors]
+
+
+@pytest.mark.parametrize("name", list(SAMPLES))
+def test_raw_models_agree_with_json_schema(name: str) -> None:
+    """The pydantic raw models (what validate runs) and the JSON Schema (what editors run) agree."""
+    data, ok = SAMPLES[name]
+    _, resource_file = schema.file_models()
+    try:
+        resource_file.model_validate(data)
+        accepted = True
+    except ValidationError:
+        accepted = False
+    assert accepted == ok
+
+
+def test_project_schema() -> None:
+    good = {
+        "project": "p",
+        "backend": {"type": "s3", "bucket": "b", "key": "k"},
+        "providers": {"local": {}, "sagemaker": {"region": "${var.region}"}},
+        "variables": {"n": {"type": "number", "default": 1}},
+        "outputs": {"u": "${endpoint.e.url}", "v": {"value": 1, "sensitive": True}},
+    }
+    assert not list(PROJECT.iter_errors(good))
+    assert list(PROJECT.iter_errors({"backend": {"type": "local"}}))  # no project
+    assert list(PROJECT.iter_errors({"project": "p", "backend": {"type": "gcs"}}))
+    assert list(PROJECT.iter_errors({"project": "p", "variables": {"n": {"type": "integer"}}}))
+    assert list(PROJECT.iter_errors({"project": "p", "bakend": {}}))
