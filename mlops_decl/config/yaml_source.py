@@ -23,6 +23,9 @@ except ImportError:  # pragma: no cover
 PathKey = tuple[str | int, ...]
 
 _MAX_DEPTH = 64
+# below this many possible nesting levels, libyaml's recursive composer is safe (it crashes
+# somewhere past 10,000)
+_CHEAP_DEPTH_BOUND = 5000
 
 
 @dataclass
@@ -168,10 +171,37 @@ def _syntax_error(exc: yaml.MarkedYAMLError, text: str, file: str) -> Diagnostic
     )
 
 
+def _check_depth(text: str, file: str) -> None:
+    """Refuse very deep nesting before libyaml's recursive composer sees it (it can crash).
+
+    Nesting needs a `[`, `{`, `-`, `?` or a new line per level; only text with many of them is
+    walked, event by event, without recursion.
+    """
+    bound = sum(text.count(c) for c in "[{-?\n")
+    if bound <= _CHEAP_DEPTH_BOUND:
+        return
+    depth = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > _MAX_DEPTH + 1:  # _convert counts the top-level collection as depth 0
+                mark = event.start_mark
+                raise DiagnosticError(
+                    Diagnostic(
+                        f"the YAML nests deeper than {_MAX_DEPTH} levels",
+                        Source(file, mark.line + 1, mark.column + 1),
+                        hint="flatten the structure; no mlops-decl field nests this deep",
+                    )
+                )
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+
+
 def parse_yaml(text: str, file: str) -> tuple[Any, Positions]:
     """Parse one YAML document; raise a DiagnosticError with the position on bad input."""
     pos = Positions(file)
     try:
+        _check_depth(text, file)
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         raise DiagnosticError(_syntax_error(exc, text, file)) from None

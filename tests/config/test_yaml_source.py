@@ -99,6 +99,19 @@ def test_depth_limit() -> None:
     assert "flatten" in hint
 
 
+@pytest.mark.parametrize("depth", [1_000, 200_000])
+def test_depth_limit_same_position_on_both_paths(depth: int) -> None:
+    """Very deep input is refused before libyaml's recursive composer (which would crash)."""
+    for text, column in [
+        (_nested_lists(depth), 68),
+        ("- " * depth + "x\n", 131),
+        ("v: " + "{a: " * depth + "}" * depth + "\n", 260),
+    ]:
+        src, summary, _ = _error(text)
+        assert "deeper than 64" in summary
+        assert (src.line, src.column) == (1, column)
+
+
 def test_alias_expansion_is_bounded() -> None:
     lines = ['a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
     for i in range(1, 9):
