@@ -186,10 +186,11 @@ def _check_depth(text: str, file: str) -> None:
             depth += 1
             if depth > _MAX_DEPTH + 1:  # _convert counts the top-level collection as depth 0
                 mark = event.start_mark
+                line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
                 raise DiagnosticError(
                     Diagnostic(
                         f"the YAML nests deeper than {_MAX_DEPTH} levels",
-                        Source(file, mark.line + 1, mark.column + 1),
+                        Source(file, line, col),
                         hint="flatten the structure; no mlops-decl field nests this deep",
                     )
                 )
