@@ -111,6 +111,21 @@ MISTAKES: dict[str, Mistake] = {
         ("unknown field `prevent_destory`", "model.m.lifecycle"),
         "did you mean `prevent_destroy`?",
     ),
+    "misspelt-required-field": Mistake(
+        {"extra.yaml": "resources:\n  dataset:\n    a: {ur: a.csv}\n"},
+        ("extra.yaml", 3, 9),
+        ("unknown field `ur`", "dataset.a"),
+        "did you mean `uri`?",
+    ),
+    "misspelt-field-of-one-gate-type": Mistake(
+        {
+            "extra.yaml": "resources:\n  registry_policy:\n    p:\n      model: ${model.churn}\n"
+            "      gates:\n        - {type: champion_comparison, metric: auc, min_delt: 0.1}\n"
+        },
+        ("extra.yaml", 6, 52),
+        ("unknown field `min_delt`", "registry_policy.p.gates[0]"),
+        "did you mean `min_delta`?",
+    ),
     "wrong-type": Mistake(
         {"extra.yaml": "resources:\n  endpoint:\n    e:\n      model: ${model.churn}\n      replicas: two\n"},
         ("extra.yaml", 5, 17),
@@ -325,6 +340,13 @@ MISTAKES: dict[str, Mistake] = {
         ("mlops.yaml", 1, 1),
         ("mlops.yaml is empty",),
         "project: NAME",
+    ),
+    "project-file-misspelt-name": Mistake(
+        {"mlops.yaml": "projet: t\n"},
+        ("mlops.yaml", 1, 1),
+        ("unknown top-level key `projet`",),
+        "did you mean `project`?",
+        quickstart=False,
     ),
     "project-file-missing-name": Mistake(
         {"mlops.yaml": "default_provider: local\n"},

@@ -67,6 +67,15 @@ def _is_field_name(part: str) -> bool:
     )
 
 
+def _value_at(data: Any, path: PathKey) -> Any:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
 def where(path: PathKey) -> str:
     """`resources.dataset.a.features[0].dtype`"""
     out = ""
@@ -117,11 +126,29 @@ def translate(
     positions: Positions,
     *,
     base: PathKey = (),
-    allowed_fields: Callable[[PathKey], list[str]] | None = None,
+    allowed_fields: Callable[[PathKey, Any], list[str]] | None = None,
     what: str | None = None,
 ) -> list[Diagnostic]:
-    """One diagnostic per distinct problem, in file order."""
+    """One diagnostic per distinct problem, in file order.
+
+    `allowed_fields(path, value)` names the fields allowed in the mapping `value` found at
+    `path`, for did-you-mean hints.
+    """
     errors = exc.errors(include_url=False) if isinstance(exc, ValidationError) else list(exc)
+    # a misspelt required field is one mistake, not an unknown field plus a missing one
+    missing_in: dict[PathKey, list[str]] = {}
+    for err in errors:
+        if err["type"] == "missing":
+            path = data_path(data, tuple(err["loc"]))
+            missing_in.setdefault(path[:-1], []).append(str(err["loc"][-1]))
+    meant: dict[PathKey, str] = {}  # path of an unknown field -> the missing field it stands for
+    for err in errors:
+        if err["type"] == "extra_forbidden":
+            path = data_path(data, tuple(err["loc"]))
+            close = difflib.get_close_matches(str(path[-1]), missing_in.get(path[:-1], []), n=1)
+            if close:
+                meant[path] = close[0]
+    explained = {(*p[:-1], m) for p, m in meant.items()}
     # type errors at one path come once per union member: merge them into one
     expected_at: dict[PathKey, list[str]] = {}
     for err in errors:
@@ -137,7 +164,7 @@ def translate(
         path = data_path(data, loc)
         etype = err["type"]
         full = (*base, *path)
-        if path in seen:
+        if path in seen or (etype == "missing" and path in explained):
             continue
         seen.add(path)
         hint: str | None = None
@@ -145,8 +172,8 @@ def translate(
             name = str(path[-1]) if path else "?"
             label = what or _label(full[:-1], base, ".")
             summary = f"unknown field `{name}` in {label}" if label else f"unknown top-level key `{name}`"
-            options = allowed_fields(full[:-1]) if allowed_fields else []
-            close = difflib.get_close_matches(name, options, n=1)
+            options = allowed_fields(full[:-1], _value_at(data, path[:-1])) if allowed_fields else []
+            close = [meant[path]] if path in meant else difflib.get_close_matches(name, options, n=1)
             if close:
                 hint = f"did you mean `{close[0]}`?"
             elif options:

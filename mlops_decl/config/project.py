@@ -96,8 +96,8 @@ def discover(root: Path) -> list[Path]:
     return [top, *rest]
 
 
-def _allowed_fields(path: PathKey) -> list[str]:
-    """Field names allowed at a path, for did-you-mean hints."""
+def _allowed_fields(path: PathKey, value: Any = None) -> list[str]:
+    """Field names allowed in the mapping `value` at `path`, for did-you-mean hints."""
     if len(path) == 0:
         return ["project", "backend", "default_provider", "providers", "variables", "resources", "outputs"]
     if path[0] == "resources":
@@ -110,8 +110,7 @@ def _allowed_fields(path: PathKey) -> list[str]:
             if isinstance(part, int):
                 continue
             info = model.model_fields.get(part) if hasattr(model, "model_fields") else None
-            ann = getattr(info, "annotation", None)
-            sub = _first_model(ann)
+            sub = _pick_model(getattr(info, "annotation", None), value)
             if sub is None:
                 return []
             model = sub
@@ -123,16 +122,25 @@ def _allowed_fields(path: PathKey) -> list[str]:
     return []
 
 
-def _first_model(ann: Any) -> Any:
+def _models_in(ann: Any) -> list[Any]:
     from typing import get_args
 
     if isinstance(ann, type) and hasattr(ann, "model_fields"):
-        return ann
-    for arg in get_args(ann):
-        got = _first_model(arg)
-        if got is not None:
-            return got
-    return None
+        return [ann]
+    return [m for arg in get_args(ann) for m in _models_in(arg)]
+
+
+def _pick_model(ann: Any, value: Any) -> Any:
+    """The model an annotation holds; of a tagged union, the member `value`'s `type:` names."""
+    from typing import get_args
+
+    models = _models_in(ann)
+    if len(models) > 1 and isinstance(value, dict):
+        for m in models:
+            tag = getattr(m.model_fields.get("type"), "annotation", None)
+            if value.get("type") in get_args(tag):
+                return m
+    return models[0] if models else None
 
 
 def _check_raw(data: Any, pos: Positions, is_project: bool) -> None:
