@@ -50,6 +50,12 @@ MISTAKES: dict[str, Mistake] = {
         ("YAML syntax error", "mapping values are not allowed"),
         "quoting",
     ),
+    "yaml-unquoted-reference-in-flow-mapping": Mistake(
+        {"extra.yaml": "resources:\n  endpoint:\n    e: {model: ${model.churn}, replicas: 1}\n"},
+        ("extra.yaml", 3, 16),
+        ("YAML syntax error", "reference inside `{...}` or `[...]` must be quoted"),
+        'write it in quotes: "${model.churn}"',
+    ),
     "yaml-unclosed-quote": Mistake(
         {"extra.yaml": 'resources:\n  model:\n    m: {description: "abc}\n    n: {}\n'},
         ("extra.yaml", 3, 22),
@@ -131,6 +137,12 @@ MISTAKES: dict[str, Mistake] = {
         ("extra.yaml", 5, 17),
         ("endpoint.e", "replicas", "expected a whole number", "'two'"),
         "without quotes",
+    ),
+    "value-out-of-range": Mistake(
+        {"extra.yaml": "resources:\n  endpoint:\n    e:\n      model: ${model.churn}\n      replicas: -1\n"},
+        ("extra.yaml", 5, 17),
+        ("endpoint.e", "replicas", "must be at least 0, got -1"),
+        "fit the bound",
     ),
     "wrong-enum-format": Mistake(
         {"extra.yaml": "resources:\n  dataset:\n    a:\n      uri: a.xlsx\n      format: xlsx\n"},

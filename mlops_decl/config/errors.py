@@ -115,6 +115,10 @@ def _describe(value: Any) -> str:
     return repr(value)
 
 
+def _count(value: Any) -> str:
+    return str(len(value)) if isinstance(value, (list, dict, str)) else _describe(value)
+
+
 def _choices(expected: str) -> str:
     """pydantic's "'a', 'b' or 'c'" as "a, b, c"."""
     return ", ".join(re.findall(r"'([^']*)'", expected)) or expected
@@ -238,10 +242,24 @@ def _message(etype: str, err: Any, expected: list[str]) -> tuple[str, str | None
     if etype == "assertion_error":
         msg = re.sub(r"^Assertion failed, ", "", msg)
     summary = msg[0].lower() + msg[1:] if msg else etype
-    if etype in ("too_short", "too_long"):
-        return summary, "check the number of entries"
-    if etype.startswith(("greater_than", "less_than")):
-        return f"{summary} (got {_describe(got)})", "change the value to fit the bound"
+    if etype == "too_short" and "min_length" in ctx:
+        n = ctx["min_length"]
+        return (
+            f"needs at least {n} entr{'y' if n == 1 else 'ies'}, got {_count(got)}",
+            "add the missing entries",
+        )
+    if etype == "too_long" and "max_length" in ctx:
+        n = ctx["max_length"]
+        return f"takes at most {n} entr{'y' if n == 1 else 'ies'}, got {_count(got)}", "remove entries"
+    bounds = {
+        "greater_than_equal": ("at least", "ge"),
+        "greater_than": ("greater than", "gt"),
+        "less_than_equal": ("at most", "le"),
+        "less_than": ("less than", "lt"),
+    }
+    if etype in bounds and bounds[etype][1] in ctx:
+        words, key = bounds[etype]
+        return f"must be {words} {ctx[key]}, got {_describe(got)}", "change the value to fit the bound"
     return summary, "see the field's description in schemas/ for what it takes"
 
 

@@ -132,6 +132,19 @@ def _syntax_error(exc: yaml.MarkedYAMLError, text: str, file: str) -> Diagnostic
             Source(file, line + 1, col + 1),
             hint="replace the tab with spaces",
         )
+    here = lines[line] if line < len(lines) else ""
+    if char == "{" and col > 0 and here[col - 1] == "$" and context.startswith("while parsing a flow"):
+        # `{model: ${model.m}}`: in flow style `{` and `}` end a plain value, so the reference breaks it
+        start = col - 1
+        while start > 0 and here[start - 1] not in " ,[{":
+            start -= 1
+        end = here.find("}", col)
+        value = here[start : end + 1] if end != -1 else "${...}"
+        return Diagnostic(
+            "YAML syntax error: a ${...} reference inside `{...}` or `[...]` must be quoted",
+            Source(file, line + 1, start + 1),
+            hint=f'write it in quotes: "{value}"',
+        )
     if cmark and pmark and context.startswith("while scanning a quoted scalar"):
         return Diagnostic(
             "YAML syntax error: this quoted string is never closed",

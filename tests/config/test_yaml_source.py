@@ -161,6 +161,26 @@ def test_syntax_errors_are_positioned(text: str, at: tuple[int, int], says: str)
     assert hint
 
 
+@pytest.mark.parametrize(
+    ("text", "at", "quoted"),
+    [
+        ("e: {model: ${model.m}, v: 1}\n", (1, 12), '"${model.m}"'),
+        ("e: [a, ${model.m}]\n", (1, 8), '"${model.m}"'),
+        ("e: {uri: data/${var.name}.csv}\n", (1, 10), '"data/${var.name}'),
+        ('e: ["${a.b}", ${c.d}]\n', (1, 15), '"${c.d}"'),
+    ],
+)
+def test_unquoted_reference_in_flow_style(text: str, at: tuple[int, int], quoted: str) -> None:
+    src, summary, hint = _error(text)
+    assert (src.line, src.column) == at
+    assert "must be quoted" in summary
+    assert quoted in hint
+
+
+def test_references_outside_flow_style_need_no_quotes() -> None:
+    assert parse_yaml("e: ${x.y}\nf: a-${x.y}\n", "f.yaml")[0] == {"e": "${x.y}", "f": "a-${x.y}"}
+
+
 def test_non_utf8_reports_line_and_character_column(tmp_path: Path) -> None:
     path = tmp_path / "f.yaml"
     path.write_bytes("a: 1\nb: \u00e9t\u00e9 ".encode() + b"\xff\n")
