@@ -85,14 +85,12 @@ def run_apply(ws: Any, p: Any, store: Any, parallelism: int, destroying: bool = 
 
 
 def _print_outputs(store: Any) -> None:
-    from mlops_decl.cli.views.plan_human import fmt_value
+    from mlops_decl.cli.views.state_human import render_outputs
 
     outputs = store.read().outputs
-    if not outputs:
-        return
-    click.echo(click.style("\nOutputs:\n", bold=True))
-    for name, o in sorted(outputs.items()):
-        click.echo(f"{name} = {'(sensitive value)' if o.get('sensitive') else fmt_value(o.get('value'))}")
+    if outputs:
+        click.echo(click.style("\nOutputs:\n", bold=True))
+        click.echo(render_outputs(outputs), nl=False)
 
 
 def _plan_and_apply(

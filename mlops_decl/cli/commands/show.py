@@ -17,8 +17,9 @@ from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 @handle_errors
 def show(planfile: str | None, as_json: bool) -> None:
     """Show the state, or a saved plan."""
-    from mlops_decl.cli.views.plan_human import fmt_value, render_plan
+    from mlops_decl.cli.views.plan_human import render_plan
     from mlops_decl.cli.views.plan_json import plan_json
+    from mlops_decl.cli.views.state_human import render_outputs, render_resource
     from mlops_decl.plan import load_plan
 
     if planfile:
@@ -63,16 +64,8 @@ def show(planfile: str | None, as_json: bool) -> None:
     if not st.resources:
         click.echo("The state is empty. No resources are represented.")
         return
-    for a, rs in sorted(st.resources.items()):
-        click.echo(f"# {a}:")
-        click.echo(f'resource "{rs.kind}" "{a.split(".", 1)[1]}" {{')
-        items = [("id", rs.id), *sorted(rs.attributes.items())]
-        width = max(len(k) for k, _ in items)
-        for k, v in items:
-            if v is not None:
-                click.echo(f"    {k.ljust(width)} = {fmt_value(v)}")
-        click.echo("}\n")
+    for _, rs in sorted(st.resources.items()):
+        click.echo(render_resource(rs))
     if st.outputs:
         click.echo("Outputs:\n")
-        for name, o in sorted(st.outputs.items()):
-            click.echo(f"{name} = {'(sensitive value)' if o.get('sensitive') else fmt_value(o.get('value'))}")
+        click.echo(render_outputs(st.outputs), nl=False)

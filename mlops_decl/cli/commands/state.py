@@ -50,7 +50,7 @@ def state_list(prefixes: tuple[str, ...]) -> None:
 @handle_errors
 def state_show(address: str, as_json: bool) -> None:
     """Show one resource's recorded attributes."""
-    from mlops_decl.cli.views.plan_human import fmt_value
+    from mlops_decl.cli.views.state_human import render_resource
 
     store, _ = backend_for(Path.cwd())
     rs = _need(store.read(), address)
@@ -66,14 +66,7 @@ def state_show(address: str, as_json: bool) -> None:
             }
         )
         return
-    click.echo(f"# {address}:")
-    click.echo(f'resource "{rs.kind}" "{address.split(".", 1)[1]}" {{')
-    items = [("id", rs.id), *sorted(rs.attributes.items())]
-    width = max(len(k) for k, _ in items)
-    for key, value in items:
-        if value is not None:
-            click.echo(f"    {key.ljust(width)} = {fmt_value(value)}")
-    click.echo("}")
+    click.echo(render_resource(rs), nl=False)
 
 
 @state.command("rm")

@@ -1,0 +1,23 @@
+"""State rendered for people: one resource block, and the outputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlops_decl.cli.views.plan_human import fmt_value
+
+
+def render_resource(rs: Any) -> str:
+    lines = [f"# {rs.address}:", f'resource "{rs.kind}" "{rs.address.split(".", 1)[1]}" {{']
+    items = [("id", rs.id), *sorted(rs.attributes.items())]
+    width = max(len(k) for k, _ in items)
+    lines += [f"    {k.ljust(width)} = {fmt_value(v)}" for k, v in items if v is not None]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def render_outputs(outputs: dict[str, dict[str, Any]]) -> str:
+    return "".join(
+        f"{name} = {'(sensitive value)' if o.get('sensitive') else fmt_value(o.get('value'))}\n"
+        for name, o in sorted(outputs.items())
+    )
