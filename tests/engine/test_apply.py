@@ -124,3 +124,41 @@ def test_second_writer_is_refused_with_the_holders_name(tmp_path: Path) -> None:
         first.wait(timeout=60)
     assert first.returncode == 0
     assert p.ok("state", "list").out.split() == ["dataset.a"]
+
+
+def test_refresh_only_apply_records_what_changed_outside(tmp_path: Path) -> None:
+    import sqlite3
+
+    p = dataset_project(tmp_path, ["a", "b"])
+    p.ok("apply", "--auto-approve")
+    with sqlite3.connect(tmp_path / ".mlops" / "local" / "catalog.db") as db:
+        tables = [r[0] for r in db.execute("select name from sqlite_master where type='table'")]
+        for t in tables:
+            cols = [c[1] for c in db.execute(f"pragma table_info({t})")]
+            if "kind" in cols and "id" in cols:
+                db.execute(f"delete from {t} where kind='dataset' and id='b'")
+    res = p.ok("apply", "--refresh-only", "--auto-approve")
+    assert "dataset.b has been deleted" in res.out
+    assert p.ok("state", "list").out.split() == ["dataset.a"]
+    # the object is still in the config: a normal plan now creates it again
+    assert p.actions() == {"dataset.b": ["create"]}
+
+
+def test_create_before_destroy_replacement(tmp_path: Path) -> None:
+    p = dataset_project(tmp_path, ["a"])
+    p.write("data/b.csv", "customer,other,x\n1,2,3\n")
+    mlops = tmp_path / "mlops.yaml"
+    mlops.write_text(
+        mlops.read_text() + "  feature_group:\n    f:\n      source: ${dataset.a}\n      entity: [id]\n"
+        "      features: [{name: value, dtype: string}]\n      lifecycle: {create_before_destroy: true}\n"
+    )
+    p.ok("apply", "--auto-approve")
+    mlops.write_text(
+        mlops.read_text().replace("entity: [id]", "entity: [value]").replace("name: value", "name: id")
+    )
+    doc = p.plan_json()
+    f = next(r for r in doc["resource_changes"] if r["address"] == "feature_group.f")
+    assert f["change"]["actions"] == ["create", "delete"]  # Terraform's order for create_before_destroy
+    res = p.ok("apply", "--auto-approve")
+    assert "1 added, 0 changed, 1 destroyed" in res.out
+    assert p.run("plan", "--detailed-exitcode").rc == 0
