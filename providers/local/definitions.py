@@ -47,9 +47,39 @@ class MonitorHandler(CatalogHandler):
     kind = "monitor"
 
     def plan_computed(self, attrs: Attributes, prior: Attributes | None) -> None:
-        carry(attrs, prior, ("reference_profile",), unless=("baseline", "features", "method"))
+        # The profile depends on the baseline's content and the feature list only; methods and
+        # thresholds are applied at check time, so changing them keeps the profile.
+        carry(attrs, prior, ("reference_profile",), unless=("baseline", "features"))
+        profile = attrs.get("reference_profile")
+        if not isinstance(profile, dict):
+            return
+        # `baseline` is the dataset's id, which stays put when its file changes. Compare the
+        # file's version now (the inspector hashed it for the dataset's own plan already) with
+        # the one the profile was computed from; when they differ, or the profile file is gone,
+        # plan an update that recomputes it: an unknown value is a diff, shown as
+        # (known after apply).
+        from mlops_decl.config.expressions import UNKNOWN
+
+        from .profile import baseline_facts
+
+        facts = baseline_facts(self.env, str(attrs.get("baseline") or ""))
+        stale = facts is not None and facts.version != profile.get("baseline_version")
+        if stale or not (self.env.project_dir / str(profile.get("path", ""))).is_file():
+            attrs["reference_profile"] = UNKNOWN
 
     def build(self, id: str, attrs: Attributes, prior: Attributes | None) -> Attributes:
-        # The drift issue computes the profile (sorted sample, bin edges, counts) here at apply.
-        attrs["reference_profile"] = None
+        # Computed once here, at apply, so that a check sorts only the current data.
+        from .monitoring import Settings, validate_summary
+        from .profile import compute_for_monitor
+
+        previous = (prior or {}).get("reference_profile")
+        profile = compute_for_monitor(self.env, id, attrs, previous if isinstance(previous, dict) else None)
+        validate_summary(profile["features"], Settings.of(attrs))
+        attrs["reference_profile"] = profile
         return attrs
+
+    def _delete(self, id: str, prior: Attributes) -> None:
+        super()._delete(id, prior)
+        from .profile import profile_path
+
+        profile_path(self.env, id).unlink(missing_ok=True)

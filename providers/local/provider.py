@@ -42,7 +42,9 @@ SETTINGS = {
 # Runtime actions: (kind, action) -> "module:function" under this package, imported on first
 # use so that plan and validate never load scikit-learn or the HTTP server. Each function is
 # fn(env: LocalEnv, id: str, attrs: dict, rt: RuntimeContext, **arguments) -> dict.
-ACTIONS: dict[tuple[str, str], str] = {}
+ACTIONS: dict[tuple[str, str], str] = {
+    ("monitor", "check"): "monitoring:check",
+}
 
 
 class LocalProvider:

@@ -25,8 +25,11 @@ CASES = {
 
 
 @pytest.mark.parametrize("kind", sorted(CASES))
-def test_lifecycle(local, project, spec, kind):
+def test_lifecycle(local, project, spec, write_csv, kind):
     fields, change = CASES[kind]
+    if kind == "monitor":  # a monitor profiles its baseline dataset at apply: give it one
+        write_csv(project / "tx.csv", ["tenure_months"], [[m] for m in range(1, 40)])
+        local.handler("dataset").create(spec("dataset", "tx", uri="tx.csv"))
     h = local.handler(kind)
     desired = spec(kind, "x", **fields)
     planned = h.plan(desired, None)
@@ -53,11 +56,13 @@ def test_lifecycle(local, project, spec, kind):
     h.delete(id, attrs)
 
 
-def test_monitor_reference_profile_is_not_faked(local, spec):
+def test_monitor_reference_profile_is_computed_at_apply(local, project, spec, write_csv):
+    write_csv(project / "tx.csv", ["tenure_months"], [[m] for m in range(1, 40)])
+    local.handler("dataset").create(spec("dataset", "tx", uri="tx.csv"))
     h = local.handler("monitor")
-    _, attrs = h.create(spec("monitor", "m", baseline="tx"))
-    assert attrs["reference_profile"] is None  # the drift issue computes it
     assert "reference_profile" not in h.plan(spec("monitor", "m", baseline="tx"), None)
+    _, attrs = h.create(spec("monitor", "m", baseline="tx"))
+    assert attrs["reference_profile"]["rows"] == 39  # tests/providers/test_local_drift.py has more
 
 
 def test_training_entrypoint_must_exist(local, project, spec):
