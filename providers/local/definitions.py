@@ -50,16 +50,19 @@ class MonitorHandler(CatalogHandler):
         # The profile depends on the baseline's content and the feature list only; methods and
         # thresholds are applied at check time, so changing them keeps the profile.
         carry(attrs, prior, ("reference_profile",), unless=("baseline", "features"))
-        profile = attrs.get("reference_profile")
-        if not isinstance(profile, dict):
+        if "reference_profile" not in attrs:
+            return  # a new monitor, or baseline/features changed: computed at apply anyway
+        from mlops_decl.config.expressions import UNKNOWN
+
+        profile = attrs["reference_profile"]
+        if not isinstance(profile, dict):  # recorded before profiles existed
+            attrs["reference_profile"] = UNKNOWN
             return
         # `baseline` is the dataset's id, which stays put when its file changes. Compare the
         # file's version now (the inspector hashed it for the dataset's own plan already) with
         # the one the profile was computed from; when they differ, or the profile file is gone,
         # plan an update that recomputes it: an unknown value is a diff, shown as
         # (known after apply).
-        from mlops_decl.config.expressions import UNKNOWN
-
         from .profile import baseline_facts
 
         facts = baseline_facts(self.env, str(attrs.get("baseline") or ""))

@@ -66,12 +66,13 @@ class Settings:
         own = (self.per_feature or {}).get(name) or {}
         if own.get("method"):
             return drift.choose(kind, rows, own["method"], own.get("threshold"))
+        # (a per-feature entry carries `threshold: None` when it sets only a method)
+        own_threshold = own.get("threshold")
         if self.method and not (kind == "categorical" and self.method in drift.NUMERIC_ONLY):
-            threshold = own.get("threshold", self.threshold)
-            return drift.choose(kind, rows, self.method, threshold if threshold is not None else None)
+            threshold = own_threshold if own_threshold is not None else self.threshold
+            return drift.choose(kind, rows, self.method, threshold)
         fallback = self.threshold if self.method is None else None
-        threshold = own.get("threshold") if own.get("threshold") is not None else fallback
-        return drift.choose(kind, rows, None, threshold)
+        return drift.choose(kind, rows, None, own_threshold if own_threshold is not None else fallback)
 
 
 def validate_summary(features: dict[str, Any], settings: Settings) -> None:
@@ -123,7 +124,11 @@ def _score(name: str, ref: Ref, series: pd.Series, settings: Settings) -> dict[s
                     "check the current data's column, or re-apply with the new baseline",
                 ) from None
         cur_sorted = finite_sorted(series)
-        cur_keys, cur_counts = runs(cur_sorted)
+        # Distinct values only matter when the reference has few (per-value bins); counting
+        # them on a million continuous values would cost as much as the drift itself.
+        cur_keys, cur_counts = (
+            runs(cur_sorted) if ref.values is not None else (cur_sorted[:0], cur_sorted[:0])
+        )
         current_rows = int(cur_sorted.size)
         kind = ref.kind
         # Evidently: a numeric column with at most 5 values over both datasets is categorical.
@@ -199,8 +204,10 @@ def evaluate(
     names = list(profile.features)
     workers = max(1, min(len(names), os.cpu_count() or 1, 8))
 
+    columns = {name: frame[name] for name in names}  # looked up once, before the threads
+
     def one(name: str) -> dict[str, Any]:
-        return _score(name, profile.features[name], frame[name], settings)
+        return _score(name, profile.features[name], columns[name], settings)
 
     if workers == 1:
         entries = [one(n) for n in names]
@@ -299,6 +306,8 @@ def check(
             f"baseline dataset `{dataset}` is now version {facts.version}, but the profile was "
             f"computed from {profile.baseline.get('version')}: run `mlops-decl apply` to refresh it"
         )
+    for warning in warnings:
+        rt.emit(f"warning: {warning}")
     found = rt.find("monitor", id)
     now = datetime.now(timezone.utc)
     report: dict[str, Any] = {

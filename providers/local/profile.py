@@ -350,7 +350,12 @@ def read_table(path: Path, columns: list[str] | None, what: str) -> pd.DataFrame
             )
     try:
         if fmt == "parquet":
-            return pd.read_parquet(path, columns=columns)
+            import pyarrow.parquet as pq
+
+            # One block per column and arrow buffers freed as they convert: the table is not
+            # held twice (arrow, then pandas) at the peak.
+            table = pq.read_table(path, columns=columns)
+            return table.to_pandas(split_blocks=True, self_destruct=True)
         return pd.read_csv(path, usecols=columns)
     except Exception as exc:
         raise ProviderError(f"cannot read {what} {path}: {exc}") from None

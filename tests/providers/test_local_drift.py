@@ -379,3 +379,42 @@ def test_parity_with_evidently(case):
 
 def test_expected_numbers_came_from_evidently_0_7_23():
     assert EXPECTED["evidently_version"] == "0.7.23"
+
+
+# --- through the CLI ------------------------------------------------------------------------
+
+
+def test_cli_apply_check_and_baseline_change(tmp_path, run_cli):
+    ref, cur = _frames(n=1500)
+    (tmp_path / "data").mkdir()
+    ref.to_csv(tmp_path / "data" / "base.csv", index=False)
+    cur.to_csv(tmp_path / "data" / "now.csv", index=False)
+    (tmp_path / "mlops.yaml").write_text("project: drift\n")
+    (tmp_path / "ml.yaml").write_text(
+        "resources:\n"
+        "  dataset:\n    base: {uri: data/base.csv}\n"
+        "  monitor:\n    watch:\n"
+        '      baseline: "${dataset.base}"\n'
+        "      per_feature: {b: {method: psi}}\n"
+    )
+    rc, out, err = run_cli(["apply", "--auto-approve"], tmp_path)
+    assert rc == 0, err
+    rc, out, err = run_cli(
+        ["monitor", "check", "monitor.watch", "--data", "data/now.csv", "--json"], tmp_path
+    )
+    assert rc == 0, err
+    report = json.loads(out)
+    assert report["dataset_drift"] is True and report["features"]["b"]["method"] == "psi"
+    assert Path(report["report_html"]).is_file()
+    # a new baseline file: plan recomputes the profile, apply does it, and checks use it
+    cur.to_csv(tmp_path / "data" / "base.csv", index=False)
+    rc, out, err = run_cli(["plan"], tmp_path)
+    assert rc == 0, err
+    assert "monitor.watch" in out and "reference_profile" in out
+    rc, out, err = run_cli(["apply", "--auto-approve"], tmp_path)
+    assert rc == 0, err
+    rc, out, err = run_cli(
+        ["monitor", "check", "monitor.watch", "--data", "data/now.csv", "--json"], tmp_path
+    )
+    assert rc == 0, err
+    assert json.loads(out)["dataset_drift"] is False and not json.loads(out)["warnings"]
