@@ -32,7 +32,8 @@ class Diagnostic:
 
     def render(self) -> str:
         where = f"{self.source}: " if self.source else ""
-        who = f"{self.address}: " if self.address and not self.source else ""
+        named = self.address and not self.source and not self.summary.startswith(f"{self.address}:")
+        who = f"{self.address}: " if named else ""
         text = f"Error: {where}{who}{self.summary}"
         if self.detail:
             text += f"\n  {self.detail}"
