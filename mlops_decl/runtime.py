@@ -7,6 +7,7 @@ with a cooldown. Providers do the work; nothing here knows a cloud.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from collections.abc import Callable
@@ -82,6 +83,15 @@ class Runtime:
             raise DiagnosticError(
                 Diagnostic(f"{address}: {exc}", address=address, hint=getattr(exc, "hint", None))
             ) from None
+        except (ValueError, TypeError, KeyError, OSError, RuntimeError) as exc:
+            # a library failing under a provider action: one message naming the resource
+            raise DiagnosticError(
+                Diagnostic(
+                    f"{address}: {action} failed: {type(exc).__name__}: {exc}",
+                    address=address,
+                    hint="set MLOPS_DEBUG=1 to see where",
+                )
+            ) from (exc if os.environ.get("MLOPS_DEBUG") else None)
         return result
 
     # -- commands -------------------------------------------------------------------

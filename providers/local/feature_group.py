@@ -57,6 +57,9 @@ class FeatureGroupHandler(CatalogHandler):
         attrs["source_version"] = row.get("version")
         attrs["store"] = self.store_ref(id)
         self.env.store.create_table(id, table_columns(attrs))
+        from .features import materialize  # pandas only when a group is written
+
+        materialize(self.env, id, attrs)
         return attrs
 
     def _read(self, id: str, prior: Attributes) -> Attributes | None:

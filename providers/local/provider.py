@@ -44,6 +44,15 @@ SETTINGS = {
 # fn(env: LocalEnv, id: str, attrs: dict, rt: RuntimeContext, **arguments) -> dict.
 ACTIONS: dict[tuple[str, str], str] = {
     ("monitor", "check"): "monitoring:check",
+    ("feature_group", "materialize"): "features:materialize",
+    ("feature_group", "online"): "features:online",
+    ("training_pipeline", "run"): "training:run",
+    ("model", "approve"): "promotion:approve",
+    ("model", "evaluate_gates"): "promotion:evaluate_gates",
+    ("model", "promote"): "promotion:promote",
+    ("model", "version_info"): "promotion:version_info",
+    ("endpoint", "predict"): "serving:predict",
+    ("endpoint", "serve"): "serving:serve",
 }
 
 

@@ -86,6 +86,26 @@ class FeatureStore:
         )
         return [(r[0], r[1]) for r in rows]
 
+    def write_frame(self, table: str, frame: Any) -> None:
+        """Replace `table` with a pandas DataFrame's rows."""
+        with self._lock:
+            conn = self._connect()
+            try:
+                conn.register("_frame", frame)
+                conn.execute(f"CREATE OR REPLACE TABLE {quote(table)} AS SELECT * FROM _frame")
+                conn.unregister("_frame")
+            except Exception as exc:
+                raise ProviderError(f"feature store {self.path}: {exc}") from exc
+
+    def query_frame(self, sql: str, params: list[Any] | None = None) -> Any:
+        """A query's result as a pandas DataFrame."""
+        with self._lock:
+            conn = self._connect()
+            try:
+                return conn.execute(sql, params or []).df()
+            except Exception as exc:
+                raise ProviderError(f"feature store {self.path}: {exc}") from exc
+
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:
