@@ -53,7 +53,9 @@ def group_frame(env: LocalEnv, attrs: Attributes) -> Any:
     return out
 
 
-def materialize(env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContext | None = None) -> dict[str, Any]:
+def materialize(
+    env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContext | None = None
+) -> dict[str, Any]:
     frame = group_frame(env, attrs)
     env.store.write_frame(id, frame)
     entity = ", ".join(quote(c) for c in attrs["entity"])
@@ -64,7 +66,11 @@ def materialize(env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContext | 
         f"QUALIFY row_number() OVER (PARTITION BY {entity} ORDER BY {order} DESC) = 1"
     )
     online_rows = env.store._run(f"SELECT count(*) FROM {quote(online_table(id))}")[0][0]
-    return {"offline_rows": len(frame), "online_rows": int(online_rows), "source_version": attrs.get("source_version")}
+    return {
+        "offline_rows": len(frame),
+        "online_rows": int(online_rows),
+        "source_version": attrs.get("source_version"),
+    }
 
 
 def online(env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContext, entity: str) -> dict[str, Any]:
@@ -137,7 +143,7 @@ def training_set(env: LocalEnv, pipeline: Attributes) -> tuple[Any, list[str]]:
         spine = spine.sort_values(event_time, kind="stable")
     spine = spine.reset_index(drop=True)
     features: list[str] = []
-    for fg_id, fg in groups:
+    for _, fg in groups:
         frame = group_frame(env, fg)
         names = [f["name"] for f in fg["features"] if f["name"] not in entity and f["name"] != label]
         features += names
@@ -149,8 +155,13 @@ def training_set(env: LocalEnv, pipeline: Attributes) -> tuple[Any, list[str]]:
             for k in keys:  # merge_asof needs equal key dtypes on both sides
                 right[k] = right[k].astype(spine[k].dtype)
             spine = pd.merge_asof(
-                spine, right, left_on=event_time, right_on="__fg_time__", by=keys,
-                direction="backward", allow_exact_matches=True,
+                spine,
+                right,
+                left_on=event_time,
+                right_on="__fg_time__",
+                by=keys,
+                direction="backward",
+                allow_exact_matches=True,
             ).drop(columns=["__fg_time__"])
         else:
             latest = right.drop_duplicates(keys, keep="last")

@@ -96,7 +96,11 @@ def evaluate(task: str, y_true: Any, pred: Any, score: Any) -> dict[str, float]:
     }
     if score is not None:
         try:
-            out["auc"] = float(m.roc_auc_score(y_true, score, multi_class="ovr") if not binary else m.roc_auc_score(y_true, score))
+            out["auc"] = float(
+                m.roc_auc_score(y_true, score, multi_class="ovr")
+                if not binary
+                else m.roc_auc_score(y_true, score)
+            )
             out["log_loss"] = float(m.log_loss(y_true, score))
         except ValueError:
             pass  # a single class in the test split: no AUC to report
@@ -135,7 +139,9 @@ def run(env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContext) -> dict[s
     split = attrs.get("split") or {}
     seed, test_size = int(split.get("seed", 42)), float(split.get("test_size", 0.2))
     stratify = y if task == "classification" and y.value_counts().min() >= 2 else None
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=test_size, random_state=seed, stratify=stratify)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=test_size, random_state=seed, stratify=stratify
+    )
     hyper = dict(attrs.get("hyperparameters") or {})
     if attrs.get("estimator"):
         model = pipeline_for(make_estimator(attrs["estimator"], hyper), X_train)
@@ -148,8 +154,14 @@ def run(env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContext) -> dict[s
     score = scores_of(model, X_test) if task == "classification" else None
     metrics = evaluate(task, y_test, pred, score)
     versions = _dataset_versions(env, attrs, rt)
-    result = _log_and_register(env, id, attrs, rt, model, X_train, X_test, y_test, pred, score, metrics, versions, task)
-    result.update(rows={"train": len(X_train), "test": len(X_test)}, task=task, seconds=round(time.perf_counter() - t0, 2))
+    result = _log_and_register(
+        env, id, attrs, rt, model, X_train, X_test, y_test, pred, score, metrics, versions, task
+    )
+    result.update(
+        rows={"train": len(X_train), "test": len(X_test)},
+        task=task,
+        seconds=round(time.perf_counter() - t0, 2),
+    )
     rt.emit(f"registered model {result['model']} version {result['version']}")
     return result
 
@@ -181,9 +193,21 @@ def _trusted_types(model: Any) -> list[str] | None:
     return list(sio.get_untrusted_types(data=sio.dumps(model)))
 
 
-def _log_and_register(env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContext, model: Any, X_train: Any,
-                      X_test: Any, y_test: Any, pred: Any, score: Any, metrics: dict[str, float],
-                      versions: dict[str, str], task: str) -> dict[str, Any]:
+def _log_and_register(
+    env: LocalEnv,
+    id: str,
+    attrs: Attributes,
+    rt: RuntimeContext,
+    model: Any,
+    X_train: Any,
+    X_test: Any,
+    y_test: Any,
+    pred: Any,
+    score: Any,
+    metrics: dict[str, float],
+    versions: dict[str, str],
+    task: str,
+) -> dict[str, Any]:
     import mlflow
     import mlflow.sklearn
 
@@ -191,9 +215,12 @@ def _log_and_register(env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeCont
     client = env.registry.client()
     exp_id = env.registry.experiment_id(f"{env.ctx.project}/{id}")
     params = {k: str(v) for k, v in (attrs.get("hyperparameters") or {}).items()}
-    params.update(estimator=str(attrs.get("estimator") or attrs.get("entrypoint")), task=task,
-                  test_size=str((attrs.get("split") or {}).get("test_size", 0.2)),
-                  seed=str((attrs.get("split") or {}).get("seed", 42)))
+    params.update(
+        estimator=str(attrs.get("estimator") or attrs.get("entrypoint")),
+        task=task,
+        test_size=str((attrs.get("split") or {}).get("test_size", 0.2)),
+        seed=str((attrs.get("split") or {}).get("seed", 42)),
+    )
     tags = {f"dataset_version.{a}": v for a, v in versions.items()}
     tags.update({"mlops_decl.pipeline": id, "config_hash": rt.config_hash, "git_commit": rt.git_commit or ""})
     import warnings

@@ -64,12 +64,18 @@ def test_rehashed_edit_still_breaks_the_link_to_the_next_entry(tmp_path: Path) -
 def test_audit_verify_cli_exits_1_on_tampering(tmp_path: Path) -> None:
     log = _log(tmp_path)
     (tmp_path / "mlops.yaml").write_text("project: t\n")
-    ok = subprocess.run([sys.executable, "-m", "mlops_decl", "audit", "verify"], cwd=tmp_path, capture_output=True, text=True)
+    ok = subprocess.run(
+        [sys.executable, "-m", "mlops_decl", "audit", "verify"], cwd=tmp_path, capture_output=True, text=True
+    )
     assert ok.returncode == 0 and "5 entries" in ok.stdout
     log.path.write_text(log.path.read_text().replace('"version":2', '"version":3', 1))
-    bad = subprocess.run([sys.executable, "-m", "mlops_decl", "audit", "verify"], cwd=tmp_path, capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "mlops_decl", "audit", "verify"], cwd=tmp_path, capture_output=True, text=True
+    )
     assert bad.returncode == 1 and "audit.jsonl:2" in bad.stderr and "Traceback" not in bad.stderr
-    listing = subprocess.run([sys.executable, "-m", "mlops_decl", "audit"], cwd=tmp_path, capture_output=True, text=True)
+    listing = subprocess.run(
+        [sys.executable, "-m", "mlops_decl", "audit"], cwd=tmp_path, capture_output=True, text=True
+    )
     assert listing.returncode == 0 and len(listing.stdout.splitlines()) == 5
 
 
