@@ -146,7 +146,7 @@ class Runtime:
             ),
             None,
         )
-        if model_address is None or not self.state.resources[model_address].attributes.get("latest_version"):
+        if model_address is None:
             return None
         try:
             return self.call(model_address, "evaluate_gates", "model", policy=rs.attributes, version=None)

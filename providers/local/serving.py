@@ -25,7 +25,7 @@ def resolve_version(env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContex
     if str(wanted) in held:
         return held[str(wanted)]
     err = ProviderError(
-        f"endpoint.{id} is pending_model: no version of model `{name}` holds alias `{wanted}` yet"
+        f"pending_model: no version of model `{name}` holds alias `{wanted}` yet"
     )
     pipeline = None
     if rt is not None:
