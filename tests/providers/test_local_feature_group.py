@@ -56,8 +56,8 @@ def test_lifecycle(local, project, spec, source):
     assert h.read(id, attrs) == updated
 
     local.close()  # release the store so this test can open it
-    assert table(project, "cf") == [
-        ("customer_id", "VARCHAR"), ("ts", "TIMESTAMP"), ("tenure_months", "BIGINT"), ("monthly_spend", "DOUBLE"),
+    assert table(project, "cf") == [  # materialised: entity keeps the data's type
+        ("customer_id", "BIGINT"), ("ts", "TIMESTAMP"), ("tenure_months", "BIGINT"), ("monthly_spend", "DOUBLE"),
     ]
     h.delete(id, updated)
     assert h.read(id, updated) is None
