@@ -76,6 +76,7 @@ class FeatureGroupHandler(CatalogHandler):
 
     def _delete(self, id: str, prior: Attributes) -> None:
         self.env.store.drop_table(id)
+        self.env.store.drop_table(f"{id}__online")  # features.online_table, without pandas
         self.env.catalog.delete(self.kind, id)
 
 

@@ -1,42 +1,84 @@
 """Training runs: build the point-in-time training set, split, fit, evaluate, log to MLflow and
-register a new model version."""
+register a new model version.
+
+Two ways to train:
+- `estimator: some.module.Class`: any importable scikit-learn-style class, built with the
+  pipeline's hyperparameters and wrapped in a Pipeline whose ColumnTransformer one-hot
+  encodes string/bool features (unknown categories ignored) and passes numbers through, so a
+  model version carries its preprocessing and predicts from raw rows, ignoring extra columns.
+  When the class takes `random_state` and the hyperparameters do not set it, the split's
+  seed is used, so the same data, params and seed give the same model.
+- `entrypoint: train.py`: a Python file (relative to the project) defining
+  `train(X_train, y_train, hyperparameters) -> model`. X_train is a DataFrame of the raw
+  feature columns (numbers as float64, everything else as str), y_train a Series of labels,
+  hyperparameters a dict. The returned object needs `predict` (and `predict_proba` for
+  classifier scores) and must pickle; it is logged as an MLflow sklearn model.
+
+pandas, scikit-learn and mlflow are imported inside functions (validate and --help stay fast).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
+import logging
+import sys
 import tempfile
 import time
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from mlops_decl.provider import Attributes, ProviderError, RuntimeContext
 
 from .base import LocalEnv
-from .features import training_set
+from .features import _error, dataset_version, training_set
+from .files import resolve_uri
 
 CLASSIFIER_METRICS = ("auc", "accuracy", "f1", "precision", "recall", "log_loss")
 REGRESSOR_METRICS = ("rmse", "mae", "r2")
+MAX_CLASSES = 10  # a label with at most this many distinct int/bool/string values is a class
 
 
 def infer_task(y: Any) -> str:
+    """classification for strings, bools and whole numbers with few distinct values."""
     import pandas as pd
 
-    if pd.api.types.is_float_dtype(y) and y.nunique() > 10:
-        return "regression"
-    return "classification" if y.nunique() <= 10 else "regression"
+    values = y.dropna()
+    if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
+        return "classification"
+    whole = pd.api.types.is_integer_dtype(values) or bool((values == values.round()).all())
+    return "classification" if whole and values.nunique() <= MAX_CLASSES else "regression"
 
 
-def make_estimator(path: str, hyperparameters: dict[str, Any]) -> Any:
+def make_estimator(path: str, hyperparameters: dict[str, Any], seed: int) -> Any:
     module, _, cls = path.rpartition(".")
     try:
         klass = getattr(importlib.import_module(module), cls)
     except (ImportError, AttributeError, ValueError) as exc:
-        raise ProviderError(f"cannot import estimator `{path}`: {exc}") from None
+        raise _error(
+            f"cannot import estimator `{path}`: {exc}",
+            "give a dotted class path, e.g. sklearn.ensemble.GradientBoostingClassifier",
+        ) from None
     try:
-        return klass(**hyperparameters)
+        estimator = klass(**hyperparameters)
     except TypeError as exc:
-        raise ProviderError(f"estimator `{path}` rejects the hyperparameters: {exc}") from None
+        raise _error(
+            f"estimator `{path}` rejects the hyperparameters: {exc}",
+            "check the names under `hyperparameters` against the class's parameters",
+        ) from None
+    params = estimator.get_params() if hasattr(estimator, "get_params") else {}
+    if "random_state" in params and "random_state" not in hyperparameters:
+        estimator.set_params(random_state=seed)  # reproducible: same seed, same model
+    return estimator
+
+
+def _numeric(col: Any) -> bool:
+    import pandas as pd
+
+    return bool(pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col))
 
 
 def pipeline_for(estimator: Any, X: Any) -> Any:
@@ -58,14 +100,9 @@ def pipeline_for(estimator: Any, X: Any) -> Any:
     return Pipeline([("preprocess", pre), ("model", estimator)])
 
 
-def _numeric(col: Any) -> bool:
-    import pandas as pd
-
-    return bool(pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col))
-
-
 def prepare(X: Any) -> Any:
-    """Plain dtypes sklearn understands: nullable ints to float, strings to object."""
+    """Plain dtypes sklearn understands: numbers (nullable ints too) as float64, the rest as
+    str (missing: "None"). Serving calls it too, so training and predict see the same."""
     import pandas as pd
 
     out = X.copy()
@@ -77,7 +114,10 @@ def prepare(X: Any) -> Any:
     return out
 
 
-def evaluate(task: str, y_true: Any, pred: Any, score: Any) -> dict[str, float]:
+def evaluate(task: str, y_true: Any, pred: Any, proba: Any, classes: list[Any]) -> dict[str, float]:
+    """Regression: rmse, mae, r2. Classification: accuracy, f1, precision, recall (binary:
+    of the positive class, the second of the sorted labels; multiclass: macro averages), and
+    with probabilities auc (multiclass: one-vs-rest, macro) and log_loss."""
     from sklearn import metrics as m
 
     if task == "regression":
@@ -86,174 +126,314 @@ def evaluate(task: str, y_true: Any, pred: Any, score: Any) -> dict[str, float]:
             "mae": float(m.mean_absolute_error(y_true, pred)),
             "r2": float(m.r2_score(y_true, pred)),
         }
-    binary = score is not None and score.ndim == 1
-    avg = "binary" if binary else "macro"
+    binary = len(classes) == 2
+    avg: dict[str, Any] = {"average": "binary", "pos_label": classes[1]} if binary else {"average": "macro"}
     out = {
         "accuracy": float(m.accuracy_score(y_true, pred)),
-        "f1": float(m.f1_score(y_true, pred, average=avg, zero_division=0)),
-        "precision": float(m.precision_score(y_true, pred, average=avg, zero_division=0)),
-        "recall": float(m.recall_score(y_true, pred, average=avg, zero_division=0)),
+        "f1": float(m.f1_score(y_true, pred, zero_division=0, **avg)),
+        "precision": float(m.precision_score(y_true, pred, zero_division=0, **avg)),
+        "recall": float(m.recall_score(y_true, pred, zero_division=0, **avg)),
     }
-    if score is not None:
+    if proba is not None:
+        out["log_loss"] = float(m.log_loss(y_true, proba, labels=classes))
         try:
-            out["auc"] = float(
-                m.roc_auc_score(y_true, score, multi_class="ovr")
-                if not binary
-                else m.roc_auc_score(y_true, score)
-            )
-            out["log_loss"] = float(m.log_loss(y_true, score))
+            if binary:
+                out["auc"] = float(m.roc_auc_score(y_true == classes[1], proba[:, 1]))
+            else:
+                out["auc"] = float(
+                    m.roc_auc_score(y_true, proba, multi_class="ovr", average="macro", labels=classes)
+                )
         except ValueError:
-            pass  # a single class in the test split: no AUC to report
-    return out
+            pass  # one class only in the test split: AUC is undefined
+    return dict(sorted(out.items()))
 
 
-def scores_of(model: Any, X: Any) -> Any:
+def probabilities(model: Any, X: Any) -> Any:
+    """predict_proba's matrix, or None for a model without it."""
     if not hasattr(model, "predict_proba"):
         return None
-    proba = model.predict_proba(X)
-    return proba[:, 1] if proba.shape[1] == 2 else proba
+    try:
+        return model.predict_proba(X)
+    except (AttributeError, NotImplementedError):  # e.g. SVC(probability=False)
+        return None
 
 
-def _entrypoint_model(env: LocalEnv, path: str, X: Any, y: Any, hyper: dict[str, Any]) -> Any:
-    file = (env.project_dir / path).resolve()
-    spec = importlib.util.spec_from_file_location(f"mlops_entry_{file.stem}", file)
+@contextlib.contextmanager
+def _on_path(directory: Path) -> Iterator[None]:
+    """The entrypoint's directory on sys.path while it loads, so it can import its siblings."""
+    sys.path.insert(0, str(directory))
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(str(directory))
+
+
+def entrypoint_model(env: LocalEnv, path: str, X: Any, y: Any, hyper: dict[str, Any]) -> Any:
+    """Import the entrypoint file and call its train(X_train, y_train, hyperparameters)."""
+    file = resolve_uri(path, env.project_dir)
+    spec = importlib.util.spec_from_file_location(f"mlops_entrypoint_{file.stem}", file)
     if spec is None or spec.loader is None or not file.is_file():
-        raise ProviderError(f"entrypoint {path} is not a Python file")
+        raise _error(f"entrypoint {file} is not a Python file", "give a .py file relative to the project")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    if not hasattr(module, "train"):
-        raise ProviderError(f"entrypoint {path} has no train(X, y, hyperparameters) function")
-    return module.train(X, y, hyper)
+    with _on_path(file.parent):
+        try:
+            spec.loader.exec_module(module)
+            train = getattr(module, "train", None)
+            if not callable(train):
+                raise _error(
+                    f"entrypoint {path} has no train() function",
+                    "define train(X_train, y_train, hyperparameters) returning a fitted model",
+                )
+            model = train(X, y, dict(hyper))
+        except ProviderError:
+            raise
+        except Exception as exc:  # the user's code: say where, not just what
+            raise _error(
+                f"entrypoint {path} failed: {type(exc).__name__}: {exc}",
+                "run the entrypoint's train() on a small frame to debug it",
+            ) from exc
+    if not hasattr(model, "predict"):
+        raise _error(
+            f"entrypoint {path}: train() returned {type(model).__name__}, which has no predict()",
+            "return the fitted model (an object with predict, and predict_proba for classifiers)",
+        )
+    return model
+
+
+def split(X: Any, y: Any, task: str, test_size: float, seed: int) -> tuple[Any, Any, Any, Any]:
+    """train_test_split, stratified for classifiers whenever every class can be split."""
+    from sklearn.model_selection import train_test_split
+
+    if task == "classification" and y.value_counts().min() >= 2:
+        try:
+            parts: tuple[Any, Any, Any, Any] = train_test_split(
+                X, y, test_size=test_size, random_state=seed, stratify=y
+            )
+            return parts
+        except ValueError:
+            pass  # a test split smaller than the number of classes: split plainly
+    try:
+        parts = train_test_split(X, y, test_size=test_size, random_state=seed)
+    except ValueError as exc:
+        raise _error(
+            f"cannot split {len(X)} rows with test_size {test_size}: {exc}",
+            "add rows or change split.test_size",
+        ) from None
+    return parts
 
 
 def run(env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContext) -> dict[str, Any]:
-    from sklearn.model_selection import train_test_split
-
+    """Train, evaluate, log and register one version; the contract's result dict."""
     t0 = time.perf_counter()
+    name = str(attrs["registers"])
+    _check_model(env, name)  # fail before the work, not after it
+    versions = _dataset_versions(env, attrs, rt)  # the files as this run reads them
     frame, features = training_set(env, attrs)
     label = attrs["label"]
+    rows = len(frame)
     frame = frame.dropna(subset=[label])
-    rt.emit(f"training set: {len(frame):,} rows, {len(features)} features (point-in-time join)")
-    X, y = prepare(frame[features]), frame[label]
+    if not features:
+        raise _error(f"training_pipeline.{id} has no feature columns", "declare features on its inputs")
+    unmatched = int(frame[features].isna().all(axis=1).sum())
+    if unmatched:  # labels older than any feature row of their entity
+        frame = frame[frame[features].notna().any(axis=1)]
+        rt.emit(f"dropped {unmatched:,} label rows with no feature row at or before their time")
+    if frame.empty:
+        raise _error(
+            f"training_pipeline.{id}: the training set is empty ({rows} spine rows, none with a label and features)",
+            "check that the label column is filled and feature rows precede the labels",
+        )
+    rt.emit(f"building training set: {len(frame):,} rows, {len(features)} features (point-in-time join)")
+    X, y = prepare(frame[features]).reset_index(drop=True), frame[label].reset_index(drop=True)
     task = attrs.get("task") or infer_task(y)
-    split = attrs.get("split") or {}
-    seed, test_size = int(split.get("seed", 42)), float(split.get("test_size", 0.2))
-    stratify = y if task == "classification" and y.value_counts().min() >= 2 else None
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=test_size, random_state=seed, stratify=stratify
-    )
+    if task == "regression" and not _numeric(y):
+        raise _error(
+            f"label `{label}` is not numeric, so it cannot be regressed",
+            "set task: classification, or choose a numeric label",
+        )
+    spl = attrs.get("split") or {}
+    seed, test_size = int(spl.get("seed", 42)), float(spl.get("test_size", 0.2))
+    X_train, X_test, y_train, y_test = split(X, y, task, test_size, seed)
     hyper = dict(attrs.get("hyperparameters") or {})
-    if attrs.get("estimator"):
-        model = pipeline_for(make_estimator(attrs["estimator"], hyper), X_train)
-        rt.emit(f"fitting {attrs['estimator']} on {len(X_train):,} rows")
-        model.fit(X_train, y_train)
-    else:
-        rt.emit(f"calling {attrs['entrypoint']}:train on {len(X_train):,} rows")
-        model = _entrypoint_model(env, attrs["entrypoint"], X_train, y_train, hyper)
-    pred = model.predict(X_test)
-    score = scores_of(model, X_test) if task == "classification" else None
-    metrics = evaluate(task, y_test, pred, score)
-    versions = _dataset_versions(env, attrs, rt)
-    result = _log_and_register(
-        env, id, attrs, rt, model, X_train, X_test, y_test, pred, score, metrics, versions, task
-    )
-    result.update(
-        rows={"train": len(X_train), "test": len(X_test)},
-        task=task,
-        seconds=round(time.perf_counter() - t0, 2),
-    )
-    rt.emit(f"registered model {result['model']} version {result['version']}")
-    return result
-
-
-def _dataset_versions(env: LocalEnv, attrs: Attributes, rt: RuntimeContext) -> dict[str, str]:
-    """Content hashes of the datasets behind this run, by address, as they are now."""
-    from .files import detect_format, resolve_uri
-
-    ids = {str(attrs["labels"])} if attrs.get("labels") else set()
-    for fg_id in attrs["inputs"]:
-        fg = env.catalog.get("feature_group", str(fg_id)) or {}
-        ids.add(str(fg.get("source")))
-    out = {}
-    for ds in sorted(ids):
-        row = env.catalog.get("dataset", ds) or {}
-        path = resolve_uri(str(row.get("path") or row.get("uri")), env.project_dir)
-        facts = env.inspector.inspect(path, detect_format(path, row.get("format")))
-        found = rt.find("dataset", ds)
-        out[found[0] if found else f"dataset.{ds}"] = facts.version
-    return out
-
-
-def _trusted_types(model: Any) -> list[str] | None:
-    """We fitted this model here: trust the sklearn types skops would otherwise refuse."""
-    try:
-        import skops.io as sio
-    except ImportError:
-        return None
-    return list(sio.get_untrusted_types(data=sio.dumps(model)))
-
-
-def _log_and_register(
-    env: LocalEnv,
-    id: str,
-    attrs: Attributes,
-    rt: RuntimeContext,
-    model: Any,
-    X_train: Any,
-    X_test: Any,
-    y_test: Any,
-    pred: Any,
-    score: Any,
-    metrics: dict[str, float],
-    versions: dict[str, str],
-    task: str,
-) -> dict[str, Any]:
-    import mlflow
-    import mlflow.sklearn
-
-    name = str(attrs["registers"])
-    client = env.registry.client()
-    exp_id = env.registry.experiment_id(f"{env.ctx.project}/{id}")
-    params = {k: str(v) for k, v in (attrs.get("hyperparameters") or {}).items()}
+    with _quiet():
+        if attrs.get("estimator"):
+            estimator = make_estimator(str(attrs["estimator"]), hyper, seed)
+            model = pipeline_for(estimator, X_train)
+            rt.emit(f"fitting {attrs['estimator']} on {len(X_train):,} rows")
+            try:
+                model.fit(X_train, y_train)
+            except (ValueError, TypeError) as exc:
+                raise _error(
+                    f"{attrs['estimator']} failed to fit: {exc}",
+                    "check the label and features suit the estimator (e.g. a regressor for a numeric label)",
+                ) from None
+            hyper = {
+                k: v for k, v in estimator.get_params(deep=False).items() if k in hyper or k == "random_state"
+            }
+        else:
+            rt.emit(f"fitting {attrs['entrypoint']}:train() on {len(X_train):,} rows")
+            model = entrypoint_model(env, str(attrs["entrypoint"]), X_train, y_train, hyper)
+        pred = model.predict(X_test)
+        classes = sorted(y.unique().tolist()) if task == "classification" else []
+        proba = probabilities(model, X_test) if task == "classification" else None
+        if proba is not None:
+            proba = _align(proba, list(getattr(model, "classes_", classes)), classes)
+        metrics = evaluate(task, y_test, pred, proba, classes)
+    rt.emit("metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
+    params = {k: str(v) for k, v in hyper.items()}
     params.update(
-        estimator=str(attrs.get("estimator") or attrs.get("entrypoint")),
-        task=task,
-        test_size=str((attrs.get("split") or {}).get("test_size", 0.2)),
-        seed=str((attrs.get("split") or {}).get("seed", 42)),
-    )
-    tags = {f"dataset_version.{a}": v for a, v in versions.items()}
-    tags.update({"mlops_decl.pipeline": id, "config_hash": rt.config_hash, "git_commit": rt.git_commit or ""})
-    import warnings
-
-    warnings.filterwarnings("ignore", module="mlflow")
-    with env.registry._lock:  # MLflow's fluent API keeps global state: one run at a time
-        mlflow.set_tracking_uri(env.registry.uri)
-        mlflow.set_registry_uri(env.registry.uri)
-        with mlflow.start_run(experiment_id=exp_id, run_name=f"{id}") as active:
-            run_id = active.info.run_id
-            mlflow.log_params(params)
-            mlflow.log_metrics(metrics)
-            mlflow.set_tags(tags)
-            info = mlflow.sklearn.log_model(
-                model, name="model", input_example=X_train.head(3), skops_trusted_types=_trusted_types(model)
+        {
+            "estimator" if attrs.get("estimator") else "entrypoint": str(
+                attrs.get("estimator") or attrs.get("entrypoint")
             )
-            evaluation = X_test.copy()
-            evaluation["__label__"] = y_test.to_numpy()
-            evaluation["__pred__"] = pred
-            if score is not None and getattr(score, "ndim", 1) == 1:
-                evaluation["__score__"] = score
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / "eval.parquet"
-                evaluation.to_parquet(path, index=False)
-                mlflow.log_artifact(str(path), artifact_path="evaluation")
-        mv = client.create_model_version(name, source=info.model_uri, run_id=run_id, model_id=info.model_id)
+        },
+        task=task,
+        label=str(label),
+        test_size=str(test_size),
+        seed=str(seed),
+    )
+    binary_score = proba[:, 1] if proba is not None and len(classes) == 2 else None
+    evaluation = X_test.copy()
+    evaluation["__label__"] = y_test.to_numpy()
+    evaluation["__pred__"] = pred
+    if binary_score is not None:
+        evaluation["__score__"] = binary_score
+    run_id, version = _log_and_register(
+        env, id, name, rt, model, X_train, evaluation, params, metrics, versions
+    )
+    rt.emit(f"registered {name} version {version} ({time.perf_counter() - t0:.1f}s)")
     return {
         "run_id": run_id,
         "model": name,
-        "version": int(mv.version),
+        "version": version,
         "metrics": metrics,
         "params": params,
         "dataset_versions": versions,
         "config_hash": rt.config_hash,
         "git_commit": rt.git_commit,
+        "rows": {"train": len(X_train), "test": len(X_test)},
+        "task": task,
     }
+
+
+def _align(proba: Any, model_classes: list[Any], classes: list[Any]) -> Any:
+    """predict_proba's columns in the order of `classes` (a class absent from the training
+    split has probability 0)."""
+    import numpy as np
+
+    if model_classes == classes:
+        return proba
+    out = np.zeros((proba.shape[0], len(classes)))
+    for j, c in enumerate(model_classes):
+        if c in classes:
+            out[:, classes.index(c)] = proba[:, j]
+    return out
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Library warnings (convergence, future deprecations) off the user's terminal."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def _check_model(env: LocalEnv, name: str) -> None:
+    found = env.registry.find(f"registered model `{name}`", lambda c: c.get_registered_model(name))
+    if found is None:
+        raise _error(f"model `{name}` is not in the local registry", "run `mlops-decl apply` first")
+
+
+def _dataset_versions(env: LocalEnv, attrs: Attributes, rt: RuntimeContext) -> dict[str, str]:
+    """Content hashes of the datasets behind this run (labels and every input's source), by
+    address."""
+    ids = {str(attrs["labels"])} if attrs.get("labels") else set()
+    for fg_id in attrs["inputs"]:
+        fg = env.catalog.get("feature_group", str(fg_id))
+        if fg is None:
+            raise _error(f"input feature_group.{fg_id} is not applied", "run `mlops-decl apply` first")
+        ids.add(str(fg["source"]))
+    out = {}
+    for ds in sorted(ids):
+        found = rt.find("dataset", ds)
+        out[found[0] if found else f"dataset.{ds}"] = dataset_version(env, ds)
+    return dict(sorted(out.items()))
+
+
+def _requirements(model: Any) -> list[str]:
+    """pip requirements named up front: MLflow's inference runs a subprocess (~10 s)."""
+    from importlib import metadata
+
+    import mlflow.sklearn
+
+    reqs = list(mlflow.sklearn.get_default_pip_requirements(include_cloudpickle=True))
+    steps = [s for _, s in getattr(model, "steps", [])] or [model]
+    dists = metadata.packages_distributions()
+    for step in steps:
+        for dist in dists.get(type(step).__module__.split(".")[0], []):
+            if not any(r.split("==")[0].lower() == dist.lower() for r in reqs):
+                reqs.append(f"{dist}=={metadata.version(dist)}")
+    return reqs
+
+
+def _log_and_register(
+    env: LocalEnv,
+    id: str,
+    name: str,
+    rt: RuntimeContext,
+    model: Any,
+    X_train: Any,
+    evaluation: Any,
+    params: dict[str, str],
+    metrics: dict[str, float],
+    versions: dict[str, str],
+) -> tuple[str, int]:
+    """One MLflow run (params, metrics, tags, model, evaluation split) and a new version."""
+    client = env.registry.client()  # first: sets MLflow's offline/quiet environment
+    import mlflow
+    import mlflow.sklearn
+
+    exp_id = env.registry.experiment_id(f"{env.ctx.project}/{id}")
+    tags = {f"dataset_version.{a}": v for a, v in versions.items()}
+    tags.update({"mlops_decl.pipeline": id, "config_hash": rt.config_hash, "git_commit": rt.git_commit or ""})
+    sklearn_log = logging.getLogger("mlflow.sklearn")
+    with env.registry._lock, _quiet(), contextlib.redirect_stdout(sys.stderr):
+        # The fluent API keeps global state: one run at a time, pointed at our store.
+        mlflow.set_tracking_uri(env.registry.uri)
+        mlflow.set_registry_uri(env.registry.uri)
+        level = sklearn_log.level
+        sklearn_log.setLevel(logging.ERROR)  # the cloudpickle caution, every time
+        try:
+            with mlflow.start_run(experiment_id=exp_id, run_name=id) as active:
+                run_id = active.info.run_id
+                mlflow.log_params(params)
+                mlflow.log_metrics(metrics)
+                mlflow.set_tags(tags)
+                # cloudpickle: ~100x faster than skops for boosted trees, and it carries classes
+                # defined in an entrypoint file; loading needs trust either way.
+                info = mlflow.sklearn.log_model(
+                    model,
+                    name="model",
+                    serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
+                    input_example=X_train.head(5),
+                    pip_requirements=_requirements(model),
+                )
+                with tempfile.TemporaryDirectory() as tmp:
+                    path = Path(tmp) / "eval.parquet"
+                    evaluation.to_parquet(path, index=False)
+                    mlflow.log_artifact(str(path), artifact_path="evaluation")
+            mv = client.create_model_version(
+                name,
+                source=info.model_uri,
+                run_id=run_id,
+                model_id=info.model_id,
+                tags={"mlops_decl.pipeline": id},
+            )
+        except ProviderError:
+            raise
+        except Exception as exc:
+            raise ProviderError(f"MLflow: logging or registering the run failed: {exc}") from exc
+        finally:
+            sklearn_log.setLevel(level)
+    return run_id, int(mv.version)
