@@ -3,7 +3,7 @@
 Its columns must exist in the source dataset. At plan time the dataset may not be in the
 catalog yet (created in the same apply): the check then waits for create. `source_version` is
 the dataset file's version the group was defined against, so a changed dataset file shows as a
-change here too (the materialisation issue will rebuild the table on it).
+change here too, and the update materialises the new data (features.materialize).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The embedded feature store: one DuckDB file, one table per feature group.
 
-For now a table is an empty marker with the group's columns; materialising data, the
-point-in-time join and online lookups come with the training issue.
+A group's offline table `<group>` and, for `online: true` groups, its online table
+`<group>__online` (latest row per entity); features.py fills them and builds training sets.
 """
 
 from __future__ import annotations
