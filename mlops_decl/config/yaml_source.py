@@ -121,6 +121,13 @@ def _syntax_error(exc: yaml.MarkedYAMLError, text: str, file: str) -> Diagnostic
     """One diagnostic for a YAML syntax error, at the place the user has to fix."""
     problem = exc.problem or exc.context or "invalid YAML"
     pmark, cmark = exc.problem_mark, exc.context_mark
+    if "maximum nesting depth" in problem:  # PyYAML >= 6.0.4 has a nesting limit of its own
+        at = pmark or cmark
+        return Diagnostic(
+            f"the YAML nests deeper than {_MAX_DEPTH} levels",
+            Source(file, at.line + 1, at.column + 1) if at else Source(file, 1, 1),
+            hint="flatten the structure; no mlops-decl field nests this deep",
+        )
     at = pmark or cmark
     line, col = (at.line, at.column) if at else (0, 0)
     lines = text.splitlines()
