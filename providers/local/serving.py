@@ -1,4 +1,8 @@
-"""Endpoints that score: `predict` and a real HTTP server on 127.0.0.1 that follows the alias."""
+"""Endpoints that score: `predict`, and a real HTTP server on 127.0.0.1 that follows the alias.
+
+The version is resolved on every call (one SQLite read), so a promotion reaches a running
+server on its next request; loaded models are cached by (model, version).
+"""
 
 from __future__ import annotations
 
@@ -11,76 +15,113 @@ from mlops_decl.provider import Attributes, ProviderError, RuntimeContext
 
 from . import capture
 from .base import LocalEnv
-from .promotion import aliases, load_model, versions
+from .endpoint import resolve_version as live_version
+from .promotion import load_model, model_version, versions
+
+
+class PendingModel(ProviderError):
+    """The endpoint's alias points at no version yet: train, then promote."""
+
+    def __init__(self, message: str, hint: str):
+        super().__init__(message)
+        self.hint = hint
+
+
+def _address(rt: RuntimeContext | None, kind: str, id: str) -> str:
+    found = rt.find(kind, id) if rt is not None else None
+    return found[0] if found else f"{kind}.{id}"
 
 
 def resolve_version(env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContext | None) -> int:
-    """The version the endpoint serves now, or a ProviderError saying what to run first."""
+    """The version the endpoint serves now, or an error saying what to run first."""
     name, wanted = str(attrs["model"]), attrs.get("version", "champion")
+    number = live_version(env, name, wanted)
+    if number is not None:
+        return number
     if isinstance(wanted, int) or str(wanted).isdigit():
-        if int(wanted) not in versions(env, name):
-            raise ProviderError(f"model `{name}` has no version {wanted}")
-        return int(wanted)
-    held = aliases(env, name) if env.registry.exists() else {}
-    if str(wanted) in held:
-        return held[str(wanted)]
-    err = ProviderError(
-        f"pending_model: no version of model `{name}` holds alias `{wanted}` yet"
-    )
-    pipeline = None
-    if rt is not None:
+        model_version(env, name, wanted)  # raises, naming the versions that exist
+    model = _address(rt, "model", name)
+    known = sorted(versions(env, name))
+    if known:  # trained but never promoted
+        hint = f"run `mlops-decl promote {model} --version {known[-1]}`"
+    else:
         pipeline = next(
             (
-                a
-                for a, (k, _, at) in rt.resources.items()
-                if k == "training_pipeline" and at.get("registers") == name
+                address
+                for address, (kind, _, a) in (rt.resources.items() if rt is not None else [])
+                if kind == "training_pipeline" and a.get("registers") == name
             ),
             None,
         )
-    first = f"mlops-decl run {pipeline}" if pipeline else "train a version"
-    err.hint = f"run `{first}` then `mlops-decl promote model.{name} --version N`"  # type: ignore[attr-defined]
-    raise err
+        first = f"mlops-decl run {pipeline}" if pipeline else "mlops-decl run training_pipeline.NAME"
+        hint = f"run `{first}` then `mlops-decl promote {model} --version N`"
+    if str(wanted).lower() == "latest":
+        message = f"pending_model: model `{name}` has no versions yet"
+    else:
+        message = f"pending_model: no version of model `{name}` holds alias `{wanted}` yet"
+    raise PendingModel(message, hint)
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def _predictions(raw: Any) -> list[Any]:
+    """Model output as JSON-able values: a scalar per row (a list when the model gives several)."""
+    import numpy as np
+
+    out = np.asarray(raw)
+    if out.ndim == 2 and out.shape[1] == 1:
+        out = out[:, 0]
+    return [_plain(v) if out.ndim == 1 else [_plain(x) for x in v] for v in out]
 
 
 def score(
     env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContext | None, rows: list[dict[str, Any]]
 ) -> dict[str, Any]:
+    """Score raw rows with the version the endpoint points at now, and capture them."""
     import pandas as pd
 
-    if not rows:
+    if not isinstance(rows, list) or not rows:
         raise ProviderError("no rows to score")
+    bad = next((i for i, r in enumerate(rows) if not isinstance(r, dict)), None)
+    if bad is not None:
+        raise ProviderError(f"row {bad} is not an object of column: value pairs ({type(rows[bad]).__name__})")
     version = resolve_version(env, id, attrs, rt)
     name = str(attrs["model"])
     model = load_model(env, name, version)
     frame = pd.DataFrame.from_records(rows)
-    expected = list(getattr(model, "feature_names_in_", []))
+    # A scikit-learn Pipeline fitted on a DataFrame knows its input columns: select them, so
+    # extra columns are ignored and missing ones are named.
+    expected = [str(c) for c in getattr(model, "feature_names_in_", [])]
     missing = [c for c in expected if c not in frame.columns]
     if missing:
-        raise ProviderError(
-            f"the rows lack column(s) {', '.join(missing)} that model `{name}` v{version} needs"
+        err = ProviderError(
+            f"the rows lack column(s) {', '.join(missing)} that model `{name}` version {version} needs"
         )
+        err.hint = f"version {version} takes: {', '.join(expected)}"  # type: ignore[attr-defined]
+        raise err
     from .training import prepare
 
-    X = prepare(frame[expected] if expected else frame)
-    preds = [_plain(p) for p in model.predict(X)]
-    scores = None
-    if hasattr(model, "predict_proba"):
-        proba = model.predict_proba(X)
-        if proba.shape[1] == 2:
-            scores = [float(p) for p in proba[:, 1]]
+    X = prepare(frame[expected]) if expected else frame
+    try:
+        preds = _predictions(model.predict(X))
+        scores = None
+        if hasattr(model, "predict_proba"):
+            proba = model.predict_proba(X)
+            if proba.shape[1] == 2:  # binary: the positive class's probability
+                scores = [float(p) for p in proba[:, 1]]
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ProviderError(f"model `{name}` version {version} cannot score these rows: {exc}") from exc
     outputs = [{"prediction": p, **({"score": scores[i]} if scores else {})} for i, p in enumerate(preds)]
     capture.record(env, id, version, rows, outputs)
     return {
-        "endpoint": f"endpoint.{id}",
+        "endpoint": _address(rt, "endpoint", id),
         "model": name,
         "version": version,
         "predictions": preds,
         "scores": scores,
     }
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
 
 
 def predict(
@@ -90,18 +131,26 @@ def predict(
 
 
 def rows_of(body: Any) -> list[dict[str, Any]]:
+    """Rows from a request body: a list of objects, {"instances": [...]},
+    {"dataframe_records": [...]} or MLflow's {"dataframe_split": {"columns", "data"}}."""
     if isinstance(body, list):
         return body
     if isinstance(body, dict):
-        for key in ("instances", "dataframe_records", "rows"):
+        for key in ("instances", "dataframe_records", "inputs", "rows"):
             if isinstance(body.get(key), list):
                 return list(body[key])
-    raise ValueError('send a JSON list of objects, or {"instances": [...]}')
+        split = body.get("dataframe_split")
+        if isinstance(split, dict) and isinstance(split.get("columns"), list):
+            return [dict(zip(split["columns"], r, strict=False)) for r in split.get("data") or []]
+    raise ValueError('send a JSON list of objects, {"instances": [...]} or {"dataframe_records": [...]}')
 
 
 def make_server(
     env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContext | None, port: int
 ) -> ThreadingHTTPServer:
+    """An HTTP server for the endpoint on 127.0.0.1:port (0: any free port), not yet serving."""
+    endpoint = _address(rt, "endpoint", id)
+
     class Handler(BaseHTTPRequestHandler):
         def _send(self, code: int, payload: dict[str, Any]) -> None:
             data = json.dumps(payload).encode()
@@ -112,35 +161,53 @@ def make_server(
             self.wfile.write(data)
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-            if self.path != "/health":
+            if self.path.split("?")[0] not in ("/health", "/ping"):
                 self._send(404, {"error": "not found: GET /health or POST /invocations"})
                 return
             try:
                 version = resolve_version(env, id, attrs, rt)
-                self._send(200, {"status": "ok", "version": version})
-            except ProviderError:
-                self._send(200, {"status": "pending_model", "version": None})
+                self._send(200, {"status": "ok", "model": attrs["model"], "version": version})
+            except PendingModel as exc:
+                self._send(
+                    200,
+                    {"status": "pending_model", "model": attrs["model"], "version": None, "hint": exc.hint},
+                )
+            except ProviderError as exc:
+                self._send(503, {"status": "error", "error": str(exc), "version": None})
 
         def do_POST(self) -> None:  # noqa: N802
-            if self.path != "/invocations":
+            if self.path.split("?")[0] != "/invocations":
                 self._send(404, {"error": "not found: POST /invocations"})
                 return
             try:
                 length = int(self.headers.get("Content-Length") or 0)
-                rows = rows_of(json.loads(self.rfile.read(length) or b"null"))
-            except (ValueError, json.JSONDecodeError) as exc:
+                body = self.rfile.read(length) if length > 0 else b""
+                if not body.strip():
+                    raise ValueError("empty body")
+                rows = rows_of(json.loads(body))
+            except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
                 self._send(400, {"error": f"bad request: {exc}"})
                 return
             try:
                 result = score(env, id, attrs, rt, rows)
+            except PendingModel as exc:
+                self._send(503, {"error": f"{endpoint} is {exc}", "hint": exc.hint})
+                return
             except ProviderError as exc:
-                self._send(503 if "pending_model" in str(exc) else 400, {"error": str(exc)})
+                # retryable: the registry or capture store busy in another process
+                self._send(
+                    503 if exc.retryable else 400, {"error": str(exc), "hint": getattr(exc, "hint", None)}
+                )
+                return
+            except Exception as exc:  # never drop the connection without an answer
+                self._send(500, {"error": f"{type(exc).__name__}: {exc}"})
                 return
             self._send(
                 200,
                 {
                     "predictions": result["predictions"],
                     "scores": result["scores"],
+                    "model": result["model"],
                     "version": result["version"],
                 },
             )
@@ -148,7 +215,12 @@ def make_server(
         def log_message(self, format: str, *args: Any) -> None:  # quiet: the CLI owns stdout
             return
 
-    return ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    try:
+        return ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    except OSError as exc:
+        err = ProviderError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}")
+        err.hint = "pick another --port, or stop what listens there"  # type: ignore[attr-defined]
+        raise err from None
 
 
 def serve(
@@ -159,20 +231,25 @@ def serve(
     port: int,
     stop: threading.Event | None = None,
 ) -> dict[str, Any]:
+    """Serve until KeyboardInterrupt or `stop` is set; returns {"url"}."""
     server = make_server(env, id, attrs, rt, port)
     url = f"http://127.0.0.1:{server.server_address[1]}"
     try:
-        version: Any = resolve_version(env, id, attrs, rt)
-    except ProviderError:
-        version = "none yet (pending_model)"
+        version = f"v{resolve_version(env, id, attrs, rt)}"
+        load_model(env, str(attrs["model"]), int(version[1:]))  # warm: the first request is not slow
+    except PendingModel:
+        version = "pending_model: no version yet"
     rt.emit(
-        f"serving endpoint.{id} (model {attrs['model']}@{attrs.get('version')}, version {version}) on {url}/invocations"
+        f"serving {_address(rt, 'endpoint', id)} (model {attrs['model']}@{attrs.get('version', 'champion')} "
+        f"{version}) on {url}"
     )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    rt.emit("POST /invocations, GET /health; Ctrl-C stops")
+    stop = stop or threading.Event()
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
     thread.start()
     try:
-        while not (stop and stop.is_set()):
-            thread.join(0.2)
+        while not stop.wait(0.2):
+            pass
     except KeyboardInterrupt:
         pass
     finally:
