@@ -162,9 +162,20 @@ def machine() -> dict[str, str]:
     }
 
 
+def load_note() -> str:
+    """The 1-minute load average, flagged when other work competes for the CPUs."""
+    try:
+        one = os.getloadavg()[0]
+    except OSError:
+        return "load average: unknown"
+    busy = one > 0.5 * (os.cpu_count() or 1)
+    return f"load average {one:.2f}" + (" (busy machine: timings are inflated)" if busy else "")
+
+
 def print_machine() -> None:
     m = machine()
     print(f"machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory']}, Python {m['python']}, {m['platform']}")
+    print(f"{load_note()} at start")
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
