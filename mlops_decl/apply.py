@@ -1,5 +1,12 @@
 """Carry out a Plan: walk the changes concurrently in dependency order, saving state after
-every resource that changes."""
+every resource that changes.
+
+Every provider call has a time limit (retry.call_timeout) and retryable errors are retried
+with backoff. A failure skips what depends on it while independent branches carry on. On
+Ctrl-C (`stop`) nothing new starts and running calls finish and are saved; on a second one
+(`abandon`) the walk stops waiting, and a call that returns after that is not saved: the lock
+is about to go, and the next plan sees (and the local provider adopts) what it made.
+"""
 
 from __future__ import annotations
 
@@ -17,11 +24,21 @@ from mlops_decl.config.yaml_source import Positions
 from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 from mlops_decl.diff import same
 from mlops_decl.hooks import Hooks
-from mlops_decl.plan import Action, Change, Plan
+from mlops_decl.plan import (
+    SENSITIVE,
+    Action,
+    Change,
+    Plan,
+    config_sensitive,
+    scan,
+    scrub,
+    secret_values,
+    unmask,
+)
 from mlops_decl.planner import provider_diagnostic
 from mlops_decl.provider import NAME_KEY, ProviderError
 from mlops_decl.resolve import resolve_body
-from mlops_decl.retry import call_with_retry
+from mlops_decl.retry import call_timeout, call_with_retry
 from mlops_decl.state.model import ResourceState, State
 from mlops_decl.state.store import StateStore
 from mlops_decl.walk import walk
@@ -34,10 +51,12 @@ class ApplyResult:
     failed: list[Diagnostic] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     cancelled: list[str] = field(default_factory=list)
+    abandoned: list[str] = field(default_factory=list)  # still running when a second Ctrl-C came
+    interrupted: bool = False
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.skipped and not self.cancelled
+        return not self.failed and not self.skipped and not self.cancelled and not self.interrupted
 
     def count(self, action: Action) -> int:
         return sum(1 for _, a in self.done if a is action)
@@ -66,15 +85,33 @@ def apply_graph(plan: Plan) -> nx.DiGraph:
     return g
 
 
+class Closed(Exception):
+    """The apply gave up waiting for this call (second Ctrl-C); its result is not saved."""
+
+
 class Applier:
-    def __init__(self, ws: Workspace, plan: Plan, store: StateStore, state: State, hooks: Hooks):
+    def __init__(
+        self,
+        ws: Workspace,
+        plan: Plan,
+        store: StateStore,
+        state: State,
+        hooks: Hooks,
+        timeout: float | None = None,
+    ):
         self.ws = ws
         self.plan = plan
         self.store = store
         self.hooks = hooks
+        self.timeout = timeout
         self.current: dict[str, ResourceState] = dict(state.resources)
         self.lock = threading.Lock()
         self.result = ApplyResult()
+        self.closed = False
+        self.secrets = secret_values(ws)
+
+    def call(self, what: str, fn: Any) -> Any:
+        return call_with_retry(fn, timeout=self.timeout, what=what)
 
     # -- values ------------------------------------------------------------------------
     def lookup(self, ref: Ref) -> Any:
@@ -104,20 +141,32 @@ class Applier:
         if contains_unknown(desired):
             raise InconsistentResult(f"{change.address}: a value it depends on is still unknown")
         handler = self.ws.providers.handler(change.provider, change.kind)
-        final = dict(handler.plan({**desired, NAME_KEY: change.name}, change.before))
+        with self.lock:
+            current = self.current.get(change.address)
+        # The state's copy: a saved plan's `before` has its sensitive values masked.
+        prior = current.attributes if current is not None and change.before is not None else change.before
+        final = dict(handler.plan({**desired, NAME_KEY: change.name}, prior))
         final.pop("id", None)
         planned = change.after or {}
+        hidden = set(change.sensitive_paths)
         for key, value in planned.items():
             if value is UNKNOWN or key in kinds.COMPUTED.get(change.kind, ()) and key not in final:
                 continue
             if key in final and not contains_unknown(value) and not same(final[key], value):
+                shown = "" if key in hidden else f" ({value!r} -> {final[key]!r})"
                 raise InconsistentResult(
-                    f"the planned value of `{key}` changed since the plan was made "
-                    f"({value!r} -> {final[key]!r}); run plan again"
+                    f"the planned value of `{key}` changed since the plan was made{shown}; run plan again"
                 )
         return final
 
     # -- state ------------------------------------------------------------------------
+    def _sensitive(self, address: str, attrs: dict[str, Any]) -> list[str]:
+        """What the state marks sensitive: the attributes the config computes from sensitive
+        values, and any whose value holds one."""
+        known = {a: set(keys) for a, keys in self.plan.sensitive.items()}
+        keys = config_sensitive(self.ws, address, known) | scan(attrs, self.secrets)
+        return sorted(k for k in keys if k in attrs)
+
     def _save(self, change: Change, id: str, attrs: dict[str, Any]) -> None:
         attrs = {k: v for k, v in attrs.items() if k != NAME_KEY}
         rs = ResourceState(
@@ -127,15 +176,26 @@ class Applier:
             id=id,
             attributes=attrs,
             dependencies=sorted(change.dependencies),
+            sensitive_paths=self._sensitive(change.address, attrs),
         )
         with self.lock:
+            if self.closed:
+                raise Closed(change.address)
             self.current[change.address] = rs
-        self.store.put_resource(rs)
+            # Under the lock, so that once `closed` is set no write can follow.
+            self.store.put_resource(rs)
 
     def _forget(self, address: str) -> None:
         with self.lock:
+            if self.closed:
+                raise Closed(address)
             self.current.pop(address, None)
-        self.store.remove_resource(address)
+            self.store.remove_resource(address)
+
+    def close(self) -> None:
+        """No more state writes from calls still running in the background."""
+        with self.lock:
+            self.closed = True
 
     # -- one node ---------------------------------------------------------------------
     def run_one(self, address: str) -> None:
@@ -147,26 +207,31 @@ class Applier:
         try:
             if change.action is Action.DELETE:
                 prior = self.current[address]
-                call_with_retry(lambda: handler.delete(prior.id, prior.attributes))
+                self.call("delete", lambda: handler.delete(prior.id, prior.attributes))
                 self._forget(address)
             elif change.action is Action.UPDATE:
                 final = self._final(change)
                 prior = self.current[address]
-                attrs = call_with_retry(
-                    lambda: handler.update(prior.id, prior.attributes, {**final, NAME_KEY: change.name})
+                attrs = self.call(
+                    "update",
+                    lambda: handler.update(prior.id, prior.attributes, {**final, NAME_KEY: change.name}),
                 )
                 self._save(change, prior.id, attrs)
             else:  # create or replace
                 final = self._final(change)
                 old = self.current.get(address) if change.action is Action.REPLACE else None
                 if old is not None and not change.create_before_destroy:
-                    call_with_retry(lambda: handler.delete(old.id, old.attributes))
+                    self.call("delete", lambda: handler.delete(old.id, old.attributes))
                     self._forget(address)
-                new_id, attrs = call_with_retry(lambda: handler.create({**final, NAME_KEY: change.name}))
+                new_id, attrs = self.call("create", lambda: handler.create({**final, NAME_KEY: change.name}))
                 self._save(change, new_id, attrs)
                 if old is not None and change.create_before_destroy and old.id != new_id:
-                    call_with_retry(lambda: handler.delete(old.id, old.attributes))
+                    self.call("delete", lambda: handler.delete(old.id, old.attributes))
+        except Closed:
+            raise
         except Exception as exc:
+            if self.secrets and exc.args and isinstance(exc.args[0], str):
+                exc.args = (scrub(exc.args[0], self.secrets), *exc.args[1:])
             self.hooks.apply_failed(address, change.action, str(exc))
             raise
         self.hooks.apply_done(address, change.action, time.perf_counter() - t0, new_id)
@@ -181,7 +246,10 @@ def apply_plan(
     hooks: Hooks | None = None,
     parallelism: int = 10,
     stop: threading.Event | None = None,
+    abandon: threading.Event | None = None,
+    timeout: Any = ...,
 ) -> ApplyResult:
+    """Apply plan; `timeout` is the limit per provider call (default: retry.call_timeout())."""
     hooks = hooks or Hooks()
     state = store.read()
     fresh = state.serial == 0 and plan.serial == 0 and not state.resources  # no state yet: no lineage either
@@ -195,22 +263,35 @@ def apply_plan(
         )
     _record_refresh(plan, store, state)
     state = store.read()
-    applier = Applier(ws, plan, store, state, hooks)
+    applier = Applier(ws, plan, store, state, hooks, call_timeout() if timeout is ... else timeout)
     if plan.mode != "refresh-only":
         g = apply_graph(plan)
         walked = walk(
-            g, applier.run_one, parallelism, stop, on_skip=lambda n, cause: hooks.apply_skipped(n, cause)
+            g,
+            applier.run_one,
+            parallelism,
+            stop,
+            on_skip=lambda n, cause: hooks.apply_skipped(n, cause),
+            abandon=abandon,
         )
+        applier.close()
         applier.result.failed = [
-            provider_diagnostic(a, e if isinstance(e, Exception) else Exception(str(e)), ws)
-            for a, e in walked.failed.items()
+            _failure(a, e, ws) for a, e in walked.failed.items() if a not in walked.abandoned
         ]
         applier.result.skipped = {a: c for a, c in walked.skipped.items()}
         applier.result.cancelled = list(walked.cancelled)
+        applier.result.abandoned = list(walked.abandoned)
+    applier.result.interrupted = bool(stop and stop.is_set() or abandon and abandon.is_set())
     store.set_outputs(_outputs(ws, applier, plan))
     store.compact()
     _audit(ws, plan, applier.result)
     return applier.result
+
+
+def _failure(address: str, exc: BaseException, ws: Workspace) -> Diagnostic:
+    if not isinstance(exc, Exception):
+        exc = Exception(str(exc) or type(exc).__name__)
+    return provider_diagnostic(address, exc, ws)
 
 
 def _audit(ws: Workspace, plan: Plan, result: ApplyResult) -> None:
@@ -229,6 +310,8 @@ def _audit(ws: Workspace, plan: Plan, result: ApplyResult) -> None:
             "changes": [{"address": a, "action": act.value} for a, act in result.done],
             "failed": [d.address for d in result.failed],
             "skipped": sorted(result.skipped),
+            "interrupted": sorted(result.cancelled) if result.interrupted else [],
+            "abandoned": sorted(result.abandoned),
             "counts": {
                 "add": result.count(Action.CREATE) + result.count(Action.REPLACE),
                 "change": result.count(Action.UPDATE),
@@ -248,9 +331,13 @@ def _record_refresh(plan: Plan, store: StateStore, state: State) -> None:
         if live is None:
             if plan.mode == "refresh-only" or address in plan.changes or plan.mode == "destroy":
                 store.remove_resource(address)
-        elif live != rs.attributes:
+            continue
+        if SENSITIVE in live.values():  # a saved plan: its sensitive values come from the state
+            live = unmask(live, rs.attributes) or {}
+        if live != rs.attributes:
+            keys = sorted(set(rs.sensitive_paths) | set(plan.sensitive.get(address, ())))
             store.put_resource(
-                ResourceState(rs.address, rs.kind, rs.provider, rs.id, live, list(rs.dependencies))
+                ResourceState(rs.address, rs.kind, rs.provider, rs.id, live, list(rs.dependencies), keys)
             )
 
 

@@ -1,17 +1,31 @@
-"""Plans as plain data: actions, changes, and the saved plan file."""
+"""Plans as plain data: actions, changes, and the saved plan file.
+
+Sensitive values (DESIGN §2) never reach a plan file: every attribute that holds one (it is
+computed from a `sensitive: true` variable, from another resource's sensitive attribute, or
+its value contains a sensitive variable's value) is listed in `sensitive` and written as
+SENSITIVE; planned values become unknown, so `apply PLANFILE` computes them again from the
+variables given again (their sha256 must match) and takes prior ones from the state.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlops_decl.config.expressions import UNKNOWN, strip_unknown, unknown_mask
+from mlops_decl.config.expressions import UNKNOWN, iter_refs, parse_ref, strip_unknown, unknown_mask
+
+if TYPE_CHECKING:
+    from mlops_decl.state.model import State
+    from mlops_decl.workspace import Workspace
 
 PLAN_FORMAT = 1
+SENSITIVE = "(sensitive value)"
+MIN_SECRET_LEN = 4  # shorter secrets are masked by reference only: substring search would hit anything
 
 
 class Action(str, Enum):
@@ -50,18 +64,24 @@ class Change:
     sensitive_paths: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
+        """For the plan file: sensitive values masked, planned ones made unknown."""
         d = asdict(self)
+        keys = set(self.sensitive_paths)
+        after = self.after
+        if after is not None and keys:
+            after = {k: (UNKNOWN if k in keys else v) for k, v in after.items()}
         d["action"] = self.action.value
-        d["after"] = strip_unknown(self.after)
-        d["after_unknown"] = unknown_mask(self.after) if self.after is not None else False
+        d["before"] = mask(self.before, keys)
+        d["after"] = strip_unknown(after)
+        d["after_unknown"] = unknown_mask(after) if after is not None else False
         return d
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Change:
         d = dict(d)
-        mask = d.pop("after_unknown", False)
+        unknown = d.pop("after_unknown", False)
         d["action"] = Action(d["action"])
-        d["after"] = _apply_mask(d["after"], mask)
+        d["after"] = _apply_mask(d["after"], unknown)
         return cls(**d)
 
 
@@ -71,7 +91,9 @@ def _apply_mask(value: Any, mask: Any) -> Any:
     if isinstance(mask, dict) and isinstance(value, dict):
         return {k: _apply_mask(v, mask.get(k, False)) for k, v in value.items()}
     if isinstance(mask, list) and isinstance(value, list):
-        return [_apply_mask(v, m) for v, m in zip(value, mask + [False] * (len(value) - len(mask)), strict=False)]
+        return [
+            _apply_mask(v, m) for v, m in zip(value, mask + [False] * (len(value) - len(mask)), strict=False)
+        ]
     return value
 
 
@@ -100,6 +122,12 @@ class Plan:
     sensitive_variables: dict[str, str] = field(default_factory=dict)  # name -> sha256 of the value
     targets: list[str] = field(default_factory=list)
     errored: bool = False
+    # address -> top-level attributes holding sensitive values, as this plan computes them
+    sensitive: dict[str, list[str]] = field(default_factory=dict)
+
+    def sensitive_of(self, address: str) -> set[str]:
+        change = self.changes.get(address)
+        return set(self.sensitive.get(address, ())) | set(change.sensitive_paths if change else ())
 
     def counts(self) -> dict[Action, int]:
         out = dict.fromkeys(Action, 0)
@@ -116,6 +144,14 @@ class Plan:
         return any(o.get("changed") for o in self.outputs.values())
 
     def to_json(self) -> dict[str, Any]:
+        """The plan file's document; it never holds a sensitive value."""
+        outputs = {}
+        for k, v in self.outputs.items():
+            o = {**v, "after": strip_unknown(v.get("after"))}
+            if o.get("sensitive"):
+                o["before"] = None if o.get("before") is None else SENSITIVE
+                o["after"] = None if o.get("after") is None else SENSITIVE
+            outputs[k] = o
         return {
             "format_version": PLAN_FORMAT,
             "lineage": self.lineage,
@@ -124,12 +160,20 @@ class Plan:
             "mode": self.mode,
             "targets": self.targets,
             "changes": [c.to_json() for c in self.changes.values()],
-            "outputs": {k: {**v, "after": strip_unknown(v.get("after"))} for k, v in self.outputs.items()},
-            "drift": [asdict(d) for d in self.drift],
-            "refreshed": self.refreshed,
+            "outputs": outputs,
+            "drift": [
+                {
+                    **asdict(d),
+                    "before": mask(d.before, self.sensitive_of(d.address)),
+                    "after": mask(d.after, self.sensitive_of(d.address)),
+                }
+                for d in self.drift
+            ],
+            "refreshed": {a: mask(v, self.sensitive_of(a)) for a, v in self.refreshed.items()},
             "bodies": self.bodies,
             "variables": self.variables,
             "sensitive_variables": self.sensitive_variables,
+            "sensitive": self.sensitive,
         }
 
     @classmethod
@@ -150,6 +194,7 @@ class Plan:
             variables=d.get("variables", {}),
             sensitive_variables=d.get("sensitive_variables", {}),
             targets=d.get("targets", []),
+            sensitive=d.get("sensitive", {}),
         )
 
 
@@ -166,3 +211,120 @@ def save_plan(plan: Plan, path: Path) -> None:
 def load_plan(path: Path) -> Plan:
     with open(path) as fh:
         return Plan.from_json(json.load(fh))
+
+
+# -- sensitive values ---------------------------------------------------------------------
+
+
+def mask(attrs: dict[str, Any] | None, keys: Iterable[str]) -> dict[str, Any] | None:
+    """attrs with the values of `keys` replaced by SENSITIVE."""
+    keys = set(keys)
+    if attrs is None or not keys:
+        return attrs
+    return {k: (SENSITIVE if k in keys and v is not None else v) for k, v in attrs.items()}
+
+
+def unmask(attrs: dict[str, Any] | None, known: dict[str, Any]) -> dict[str, Any] | None:
+    """attrs with SENSITIVE placeholders put back from `known` (the state's attributes)."""
+    if attrs is None:
+        return None
+    return {k: (known.get(k) if v == SENSITIVE and k in known else v) for k, v in attrs.items()}
+
+
+def secret_values(ws: Workspace) -> list[Any]:
+    """The values of the sensitive variables."""
+    return [v for k, v in ws.variables.values.items() if k in ws.variables.sensitive and v is not None]
+
+
+def _needles(secrets: Iterable[Any]) -> list[str]:
+    out = []
+    for s in secrets:
+        if isinstance(s, str):
+            if len(s) >= MIN_SECRET_LEN:
+                out.append(s)
+        elif isinstance(s, (dict, list)):
+            out += _needles(s.values() if isinstance(s, dict) else s)
+    return out
+
+
+def scan(attrs: dict[str, Any] | None, secrets: Iterable[Any]) -> set[str]:
+    """Top-level keys of attrs whose value contains a secret (a string of at least
+    MIN_SECRET_LEN characters anywhere inside it; any other secret as the whole value)."""
+    if not attrs:
+        return set()
+    secrets = list(secrets)
+    needles = _needles(secrets)
+    exact = [s for s in secrets if not isinstance(s, str)]
+    hits = set()
+    for key, value in attrs.items():
+        if key == "id" or value is None or value is UNKNOWN:
+            continue
+        if any(value == s and type(value) is type(s) for s in exact):
+            hits.add(key)
+            continue
+        if needles:
+            text = value if isinstance(value, str) else json.dumps(strip_unknown(value), default=str)
+            if any(n in text for n in needles):
+                hits.add(key)
+    return hits
+
+
+def scrub(text: str, secrets: Iterable[Any]) -> str:
+    """text with every secret string in it replaced by SENSITIVE (for error messages)."""
+    for needle in sorted(_needles(secrets), key=len, reverse=True):
+        text = text.replace(needle, SENSITIVE)
+        text = text.replace(repr(needle), SENSITIVE)
+    return text
+
+
+def config_sensitive(ws: Workspace, address: str, known: dict[str, set[str]]) -> set[str]:
+    """Top-level attributes of a configured resource computed from a sensitive variable, or
+    from an attribute another resource keeps sensitive (known: address -> keys)."""
+    rc = ws.project.resources.get(address)
+    if rc is None:
+        return set()
+    hits = set()
+    for text, path in iter_refs(rc.body):
+        if not path or not isinstance(path[0], str):
+            continue
+        try:
+            ref = parse_ref(text)
+        except ValueError:
+            continue
+        if ref.kind == "var":
+            if ref.name in ws.variables.sensitive:
+                hits.add(path[0])
+        elif ref.attr and ref.attr[0] in known.get(ref.address, ()):
+            hits.add(path[0])
+    return hits
+
+
+def mark_sensitive(plan: Plan, ws: Workspace, state: State) -> None:
+    """Fill plan.sensitive, every change's sensitive_paths and the outputs' sensitive flags."""
+    secrets = secret_values(ws)
+    known: dict[str, set[str]] = {a: set(rs.sensitive_paths) for a, rs in state.resources.items()}
+    order = [a for a in ws.graph.order() if a in ws.project.resources]
+    for address in order + sorted(set(state.resources) - set(order)):
+        change = plan.changes.get(address)
+        keys = config_sensitive(ws, address, known)
+        if change is not None:
+            keys |= scan(change.after, secrets) | scan(change.before, secrets)
+        keys |= scan(plan.refreshed.get(address), secrets)
+        if keys:
+            plan.sensitive[address] = sorted(keys)
+        shown = keys | known.get(address, set())
+        known[address] = keys  # what downstream references inherit
+        if change is not None:
+            change.sensitive_paths = sorted(shown)
+    for name, o in plan.outputs.items():
+        oc = ws.project.outputs.get(name)
+        refs = iter_refs(oc.value) if oc is not None else iter(())
+        for text, _ in refs:
+            try:
+                ref = parse_ref(text)
+            except ValueError:
+                continue
+            if ref.kind != "var" and ref.attr and ref.attr[0] in known.get(ref.address, ()):
+                o["sensitive"] = True
+        if scan({"v": o.get("after")}, secrets) or scan({"v": o.get("before")}, secrets):
+            o["sensitive"] = True

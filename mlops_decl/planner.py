@@ -11,7 +11,7 @@ from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 from mlops_decl.diff import changed_fields
 from mlops_decl.hooks import Hooks
 from mlops_decl.kinds import COMPUTED
-from mlops_decl.plan import Action, Change, Drift, Plan
+from mlops_decl.plan import Action, Change, Drift, Plan, mark_sensitive
 from mlops_decl.provider import NAME_KEY, ConfigError, ProviderError
 from mlops_decl.resolve import resolve_body
 from mlops_decl.retry import call_with_retry
@@ -172,6 +172,7 @@ def make_plan(ws: Workspace, state: State, opts: PlanOptions, hooks: Hooks | Non
         if errors:
             raise DiagnosticError(errors)
     plan.outputs = _plan_outputs(ws, state, lookup, opts.mode)
+    mark_sensitive(plan, ws, state)
     return plan
 
 

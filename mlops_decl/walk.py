@@ -1,13 +1,17 @@
-"""Walk a DAG with a bounded pool: a node runs once all its predecessors succeeded; everything
-downstream of a failure is skipped while independent branches carry on. Knows nothing of
-resources."""
+"""Walk a DAG with a bounded number of workers: a node runs once all its predecessors
+succeeded; everything downstream of a failure is skipped while independent branches carry on.
+Knows nothing of resources.
+
+Workers are daemon threads, one per running node, so a call that never returns cannot keep
+the process alive after the walk gave up on it (second Ctrl-C).
+"""
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Hashable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -16,16 +20,21 @@ import networkx as nx
 N = TypeVar("N", bound=Hashable)
 
 
+class Abandoned(Exception):
+    """The walk stopped waiting for this node (second Ctrl-C); its call may still finish."""
+
+
 @dataclass
 class WalkResult(Generic[N]):
     done: list[N] = field(default_factory=list)
     failed: dict[N, BaseException] = field(default_factory=dict)
     skipped: dict[N, N] = field(default_factory=dict)  # node -> the failed node upstream
     cancelled: list[N] = field(default_factory=list)  # never started because the walk stopped
+    abandoned: list[N] = field(default_factory=list)  # running when the walk stopped waiting
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.skipped and not self.cancelled
+        return not self.failed and not self.skipped and not self.cancelled and not self.abandoned
 
 
 def walk(
@@ -34,41 +43,69 @@ def walk(
     parallelism: int = 10,
     stop: threading.Event | None = None,
     on_skip: Callable[[N, N], None] | None = None,
+    abandon: threading.Event | None = None,
+    poll: float = 0.1,
 ) -> WalkResult[N]:
-    """Run fn on every node in dependency order. `stop` set: start nothing new, let
-    in-flight calls finish (Ctrl-C)."""
+    """Run fn on every node in dependency order, at most `parallelism` at a time.
+
+    `stop` set: start nothing new, let running calls finish (first Ctrl-C). `abandon` set:
+    stop waiting for running calls too (second Ctrl-C); they are listed as abandoned and
+    failed, and their descendants skipped."""
+    parallelism = max(1, parallelism)
     result: WalkResult[N] = WalkResult()
     waiting = {n: graph.in_degree(n) for n in graph.nodes}
     ready = deque(sorted((n for n, d in waiting.items() if d == 0), key=str))
     blocked: set[N] = set()
-    running: dict[Future[None], N] = {}
-    with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="walk") as pool:
-        while ready or running:
-            while ready and len(running) < parallelism and not (stop and stop.is_set()):
-                node = ready.popleft()
-                running[pool.submit(fn, node)] = node
-            if not running:
+    running: set[N] = set()
+    finished: queue.SimpleQueue[tuple[N, BaseException | None]] = queue.SimpleQueue()
+
+    def run(node: N) -> None:
+        try:
+            fn(node)
+        except BaseException as exc:  # reported to the walk, which decides
+            finished.put((node, exc))
+        else:
+            finished.put((node, None))
+
+    def fail(node: N, exc: BaseException) -> None:
+        result.failed[node] = exc
+        for down in nx.descendants(graph, node):
+            if down not in blocked:
+                blocked.add(down)
+                result.skipped[down] = node
+                if on_skip:
+                    on_skip(down, node)
+
+    while ready or running:
+        while ready and len(running) < parallelism and not (stop and stop.is_set()):
+            node = ready.popleft()
+            running.add(node)
+            threading.Thread(target=run, args=(node,), name=f"walk:{node}", daemon=True).start()
+        if not running:
+            break
+        try:
+            # A timeout keeps the main thread responsive to signals and to `abandon`.
+            node, exc = finished.get(timeout=poll)
+        except queue.Empty:
+            if abandon is not None and abandon.is_set():
+                for node in sorted(running, key=str):
+                    result.abandoned.append(node)
+                    fail(node, Abandoned("interrupted while running; it may still finish in the background"))
+                running.clear()
                 break
-            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            for fut in finished:
-                node = running.pop(fut)
-                exc = fut.exception()
-                if exc is not None:
-                    result.failed[node] = exc
-                    for down in nx.descendants(graph, node):
-                        if down not in blocked:
-                            blocked.add(down)
-                            result.skipped[down] = node
-                            if on_skip:
-                                on_skip(down, node)
-                    continue
-                result.done.append(node)
-                for succ in graph.successors(node):
-                    waiting[succ] -= 1
-                    if waiting[succ] == 0 and succ not in blocked:
-                        ready.append(succ)
+            continue
+        running.discard(node)
+        if exc is not None:
+            fail(node, exc)
+            continue
+        result.done.append(node)
+        for succ in graph.successors(node):
+            waiting[succ] -= 1
+            if waiting[succ] == 0 and succ not in blocked:
+                ready.append(succ)
+    if stop and stop.is_set() or abandon and abandon.is_set():
+        seen = set(result.done) | set(result.failed) | set(result.skipped)
+        result.cancelled = sorted((n for n in graph.nodes if n not in seen), key=str)
+    else:
         result.cancelled = [n for n in ready if n not in blocked]
-    if stop and stop.is_set():
-        finished_set = set(result.done) | set(result.failed) | set(result.skipped)
-        result.cancelled = sorted((n for n in graph.nodes if n not in finished_set), key=str)
     return result

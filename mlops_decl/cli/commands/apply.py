@@ -19,26 +19,61 @@ from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 
 
 @contextlib.contextmanager
-def graceful_interrupt() -> Iterator[threading.Event]:
-    """First Ctrl-C: start nothing new, let in-flight calls finish, save state, unlock."""
-    stop = threading.Event()
+def graceful_interrupt() -> Iterator[tuple[threading.Event, threading.Event]]:
+    """(stop, abandon). First Ctrl-C (or SIGTERM): start nothing new, let running calls
+    finish, save state, unlock. Second: stop waiting for running calls; state and lock are
+    still looked after. A third raises KeyboardInterrupt."""
+    stop, abandon = threading.Event(), threading.Event()
     if threading.current_thread() is not threading.main_thread():
-        yield stop
+        yield stop, abandon
         return
 
-    def on_sigint(signum: int, frame: Any) -> None:
-        if stop.is_set():
+    def on_signal(signum: int, frame: Any) -> None:
+        if abandon.is_set():
             raise KeyboardInterrupt
+        if stop.is_set():
+            abandon.set()
+            click.echo(
+                "\nSecond interrupt: no longer waiting for running operations; they may still finish "
+                "in the background. Saving state and releasing the lock.",
+                err=True,
+            )
+            return
         stop.set()
         click.echo(
-            "\nInterrupt received: waiting for running operations to finish; state will be saved.", err=True
+            "\nInterrupt received: starting nothing new, waiting for running operations to finish; "
+            "state will be saved. Press Ctrl-C again to stop waiting.",
+            err=True,
         )
 
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    previous = signal.signal(signal.SIGINT, on_signal)
+    previous_term = signal.signal(signal.SIGTERM, on_signal)
     try:
-        yield stop
+        yield stop, abandon
     finally:
         signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGTERM, previous_term)
+
+
+def call_timeout_option(fn: Any) -> Any:
+    def set_timeout(ctx: Any, param: Any, value: str | None) -> None:
+        from mlops_decl.retry import parse_timeout, set_call_timeout
+
+        if value is not None:
+            try:
+                set_call_timeout(parse_timeout(value, "--call-timeout") or 0.0)
+            except DiagnosticError:
+                raise click.BadParameter(f"{value!r} is not a number of seconds >= 0 (0: no limit)") from None
+
+    return click.option(
+        "--call-timeout",
+        "-call-timeout",
+        metavar="SECONDS",
+        default=None,
+        expose_value=False,
+        callback=set_timeout,
+        help="Give up on a provider call after SECONDS (default 600, or MLOPS_CALL_TIMEOUT; 0: no limit).",
+    )(fn)
 
 
 def run_apply(ws: Any, p: Any, store: Any, parallelism: int, destroying: bool = False) -> None:
@@ -47,8 +82,8 @@ def run_apply(ws: Any, p: Any, store: Any, parallelism: int, destroying: bool = 
     from mlops_decl.plan import Action
 
     hooks = HumanHooks(quiet_refresh=True)
-    with graceful_interrupt() as stop:
-        result = apply_plan(ws, p, store, hooks, parallelism, stop)
+    with graceful_interrupt() as (stop, abandon):
+        result = apply_plan(ws, p, store, hooks, parallelism, stop, abandon)
     added = result.count(Action.CREATE) + result.count(Action.REPLACE)
     changed = result.count(Action.UPDATE)
     destroyed = result.count(Action.DELETE) + result.count(Action.REPLACE)
@@ -66,9 +101,15 @@ def run_apply(ws: Any, p: Any, store: Any, parallelism: int, destroying: bool = 
         return
     click.echo("", err=True)
     print_diagnostics(result.failed)
-    lines = [
-        f"Apply failed. Resources: {added} added, {changed} changed, {destroyed} destroyed before the failure."
-    ]
+    verb = "Destroy" if destroying else "Apply"
+    if result.interrupted:
+        lines = [
+            f"{verb} interrupted. Resources: {added} added, {changed} changed, {destroyed} destroyed before it stopped."
+        ]
+    else:
+        lines = [
+            f"{verb} failed. Resources: {added} added, {changed} changed, {destroyed} destroyed before the failure."
+        ]
     if result.done:
         lines.append("  succeeded: " + ", ".join(a for a, _ in result.done))
     if result.failed:
@@ -77,9 +118,13 @@ def run_apply(ws: Any, p: Any, store: Any, parallelism: int, destroying: bool = 
         lines.append(
             "  skipped:   " + ", ".join(f"{a} (needs {c})" for a, c in sorted(result.skipped.items()))
         )
+    if result.abandoned:
+        lines.append("  abandoned while running (may still finish): " + ", ".join(result.abandoned))
     if result.cancelled:
         lines.append("  not started (interrupted): " + ", ".join(result.cancelled))
-    lines.append("State was saved after every change; run `mlops-decl plan` to see what is left.")
+    lines.append(
+        "State was saved after every change and the lock released; run `mlops-decl plan` to see what is left."
+    )
     click.echo(click.style(lines[0], fg="red", bold=True) + "\n" + "\n".join(lines[1:]), err=True)
     sys.exit(1)
 
@@ -136,6 +181,7 @@ def _plan_and_apply(
 @click.argument("planfile", required=False, type=click.Path())
 @click.option("--auto-approve", "-auto-approve", is_flag=True, help="Skip the confirmation.")
 @plan_options
+@call_timeout_option
 @handle_errors
 def apply(
     planfile, auto_approve, targets, replace, refresh_only, no_refresh, parallelism, var_files, cli_vars, lock
@@ -204,6 +250,7 @@ def _apply_saved(path: Path, parallelism: int, var_files, cli_vars, lock: bool) 
 @click.option("--parallelism", "-parallelism", default=10, show_default=True, type=int)
 @click.option("--lock/--no-lock", "lock", default=True)
 @var_options
+@call_timeout_option
 @handle_errors
 def destroy(auto_approve, targets, parallelism, lock, var_files, cli_vars):
     """Destroy every managed object, in reverse dependency order; honours prevent_destroy."""

@@ -70,8 +70,8 @@ def plan_json(plan: Plan) -> dict[str, Any]:
                 "address": d.address,
                 "change": {
                     "actions": ["delete"] if d.gone else ["update"],
-                    "before": d.before,
-                    "after": d.after,
+                    "before": _masked(d.before, sorted(plan.sensitive_of(d.address))),
+                    "after": _masked(d.after, sorted(plan.sensitive_of(d.address))),
                 },
             }
             for d in plan.drift

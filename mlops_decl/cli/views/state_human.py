@@ -11,7 +11,12 @@ def render_resource(rs: Any) -> str:
     lines = [f"# {rs.address}:", f'resource "{rs.kind}" "{rs.address.split(".", 1)[1]}" {{']
     items = [("id", rs.id), *sorted(rs.attributes.items())]
     width = max(len(k) for k, _ in items)
-    lines += [f"    {k.ljust(width)} = {fmt_value(v)}" for k, v in items if v is not None]
+    hidden = set(getattr(rs, "sensitive_paths", ()) or ())
+    lines += [
+        f"    {k.ljust(width)} = {'(sensitive value)' if k in hidden else fmt_value(v)}"
+        for k, v in items
+        if v is not None
+    ]
     lines.append("}")
     return "\n".join(lines) + "\n"
 
