@@ -11,7 +11,7 @@ from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 from mlops_decl.diff import changed_fields
 from mlops_decl.hooks import Hooks
 from mlops_decl.kinds import COMPUTED
-from mlops_decl.plan import Action, Change, Drift, Plan, mark_sensitive
+from mlops_decl.plan import Action, Change, Drift, Plan, mark_sensitive, scrub, secret_values
 from mlops_decl.provider import NAME_KEY, ConfigError, ProviderError
 from mlops_decl.resolve import resolve_body
 from mlops_decl.retry import call_with_retry
@@ -29,12 +29,14 @@ class PlanOptions:
 
 
 def provider_diagnostic(address: str, exc: Exception, ws: Workspace | None = None) -> Diagnostic:
+    # A provider's message may quote a value built from a sensitive variable (a path, a URI).
+    text = scrub(str(exc), secret_values(ws)) if ws is not None else str(exc)
     if isinstance(exc, ConfigError) and ws is not None and address in ws.project.resources:
         rc = ws.project.resources[address]
-        return Diagnostic(f"{address}: {exc}", rc.source(exc.field), exc.hint)
+        return Diagnostic(f"{address}: {text}", rc.source(exc.field), exc.hint)
     if isinstance(exc, ProviderError):
-        return Diagnostic(f"{address}: {exc}", address=address, hint=getattr(exc, "hint", None))
-    return Diagnostic(f"{address}: unexpected {type(exc).__name__}: {exc}", address=address)
+        return Diagnostic(f"{address}: {text}", address=address, hint=getattr(exc, "hint", None))
+    return Diagnostic(f"{address}: unexpected {type(exc).__name__}: {text}", address=address)
 
 
 def refresh(

@@ -3,6 +3,7 @@ catalog-backed lifecycle most kinds use as is."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -31,6 +32,20 @@ class LocalEnv:
         self.catalog = Catalog(ctx.data_dir / "catalog.db")
         self.registry = Registry(ctx.data_dir)
         self.store = FeatureStore(ctx.data_dir / "features.duckdb")
+        self._private = False
+        if ctx.data_dir.is_dir():  # an existing project: tighten what an older version made
+            self.make_private()
+
+    def make_private(self) -> None:
+        """Create the data directory (and .mlops/) owner-only, whatever the umask: the
+        catalog, registry and stores below it hold resolved attributes, sensitive ones too.
+        Called before the first write; chmod because mkdir's mode is filtered by the umask."""
+        if self._private:
+            return
+        for d in (self.ctx.data_dir.parent, self.ctx.data_dir):
+            d.mkdir(mode=0o700, exist_ok=True)
+            os.chmod(d, 0o700)
+        self._private = True
 
     @property
     def project_dir(self) -> Path:
@@ -108,11 +123,13 @@ class LocalHandler(Handler):
     def create(self, desired: Attributes) -> tuple[str, Attributes]:
         self.env.pause()
         self.env.faults.hit("create", self.kind, desired.get(NAME_KEY))
+        self.env.make_private()
         return self._create(desired)
 
     def update(self, id: str, prior: Attributes, desired: Attributes) -> Attributes:
         self.env.pause()
         self.env.faults.hit("update", self.kind, id)
+        self.env.make_private()
         return self._update(id, prior, desired)
 
     def delete(self, id: str, prior: Attributes) -> None:
