@@ -299,3 +299,12 @@ def test_version_info(local_mlflow, act) -> None:
     assert "config_hash" in info["tags"] and not any(k.startswith("mlflow.") for k in info["tags"])
     with pytest.raises(ProviderError, match="has no version 5"):
         act("version_info", version=5)
+
+
+def test_gate_status_before_any_training_costs_no_registry(local, project) -> None:
+    """plan asks for gate status on every run: without a registry database it must not make
+    one (a migration costs seconds)."""
+    fn = local.action("model", "evaluate_gates")
+    result = fn("churn", MODEL, runtime(project), policy=policy({"type": "manual_approval"}), version=None)
+    assert result["version"] is None and result["champion"] is None and result["gates"] == []
+    assert not local.env.registry.exists()
