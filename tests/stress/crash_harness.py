@@ -216,8 +216,9 @@ def run(
         r = run_trial(base, resources, seed, i)
         results.append(r)
         status = "ok" if r.ok else "FAIL"
+        killed = "killed" if r.killed_rc == -9 else f"exit {r.killed_rc}"
         print(
-            f"trial {i:2d}: {status:4s} killed {r.kill:>22s}  state {r.in_state_at_kill:3d}/{resources}  "
+            f"trial {i:2d}: {status:4s} {killed} {r.kill:>22s}  state {r.in_state_at_kill:3d}/{resources}  "
             f"live {r.live_at_kill:3d}  orphans adopted {r.orphans_at_kill:2d}  "
             f"recovery {r.recovery_seconds:.1f}s",
             flush=True,
@@ -231,6 +232,7 @@ def run(
         "resources": resources,
         "seed": seed,
         "passed": sum(r.ok for r in results),
+        "killed_by_sigkill": sum(1 for r in results if r.killed_rc == -9),
         "in_state_at_kill": [r.in_state_at_kill for r in results],
         "orphans_adopted": sum(r.orphans_at_kill for r in results),
         "trials_with_orphans": sum(1 for r in results if r.orphans_at_kill),

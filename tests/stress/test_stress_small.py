@@ -1,0 +1,20 @@
+"""Small versions of the stress harnesses, for CI (each well under 30 s). The full runs and
+their figures are in the README's Reliability section."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import concurrency_harness
+import crash_harness
+
+
+def test_crash_harness_small(tmp_path: Path) -> None:
+    summary = crash_harness.run(trials=3, resources=40, seed=11, workdir=tmp_path)
+    assert summary["passed"] == 3, summary["failures"]
+
+
+def test_concurrency_harness_small(tmp_path: Path) -> None:
+    summary = concurrency_harness.run(trials=2, resources=15, seed=5, workdir=tmp_path)
+    assert summary["passed"] == 2, summary["failures"]
+    assert summary["exactly_one_proceeded"] == 2
