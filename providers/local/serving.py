@@ -145,6 +145,15 @@ def rows_of(body: Any) -> list[dict[str, Any]]:
     raise ValueError('send a JSON list of objects, {"instances": [...]} or {"dataframe_records": [...]}')
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # a stuck client never keeps the process alive
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Handlers answer every error themselves; what reaches here is a client that went away
+        # (BrokenPipe, reset). socketserver would print a traceback; providers never print.
+        return
+
+
 def make_server(
     env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContext | None, port: int
 ) -> ThreadingHTTPServer:
@@ -164,16 +173,14 @@ def make_server(
             if self.path.split("?")[0] not in ("/health", "/ping"):
                 self._send(404, {"error": "not found: GET /health or POST /invocations"})
                 return
+            code, model = 200, attrs["model"]
             try:
-                version = resolve_version(env, id, attrs, rt)
-                self._send(200, {"status": "ok", "model": attrs["model"], "version": version})
+                payload = {"status": "ok", "model": model, "version": resolve_version(env, id, attrs, rt)}
             except PendingModel as exc:
-                self._send(
-                    200,
-                    {"status": "pending_model", "model": attrs["model"], "version": None, "hint": exc.hint},
-                )
-            except ProviderError as exc:
-                self._send(503, {"status": "error", "error": str(exc), "version": None})
+                payload = {"status": "pending_model", "model": model, "version": None, "hint": exc.hint}
+            except Exception as exc:  # the registry unreadable: say so rather than drop the line
+                code, payload = 503, {"status": "error", "model": model, "version": None, "error": str(exc)}
+            self._send(code, payload)
 
         def do_POST(self) -> None:  # noqa: N802
             if self.path.split("?")[0] != "/invocations":
@@ -216,7 +223,7 @@ def make_server(
             return
 
     try:
-        return ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        return _Server(("127.0.0.1", port), Handler)
     except OSError as exc:
         err = ProviderError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}")
         err.hint = "pick another --port, or stop what listens there"  # type: ignore[attr-defined]
