@@ -66,6 +66,8 @@ def promote(
     else:
         if result.get("gates"):
             click.echo(gate_table(result), nl=False)
+        if result.get("note"):
+            click.echo(str(result["note"]))
         if result.get("promoted"):
             prev = result.get("previous")
             was = f" (was version {prev})" if prev else ""
