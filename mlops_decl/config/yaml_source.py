@@ -55,12 +55,28 @@ class Positions:
 _constructor = yaml.SafeLoader("")  # only used to construct typed scalars (int, bool, dates)
 
 
-def _scalar(node: yaml.ScalarNode) -> Any:
+def _scalar(node: yaml.ScalarNode, file: str) -> Any:
     if node.tag == "tag:yaml.org,2002:str":
         return node.value
     if node.tag == "tag:yaml.org,2002:null":
         return None
-    value = _constructor.construct_object(node, deep=True)
+    try:
+        value = _constructor.construct_object(node, deep=True)
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError):
+        # `2024-13-45` looks like a date and is not one; `!!int x`: keep the text, the models
+        # say what they need. Tags outside YAML's own (`!!python/object`, `!foo`) are refused.
+        std = "tag:yaml.org,2002:"
+        if node.tag.startswith(std) and not node.tag.startswith(std + "python/"):
+            return str(node.value)
+        tag = node.tag.replace(std, "!!")
+        mark = node.start_mark
+        raise DiagnosticError(
+            Diagnostic(
+                f"unsupported YAML tag `{tag}`",
+                Source(file, mark.line + 1, mark.column + 1),
+                hint="remove the tag: mlops-decl reads plain YAML values (strings, numbers, true/false, lists, mappings)",
+            )
+        ) from None
     if not isinstance(value, (str, int, float, bool)) and value is not None:
         return str(node.value)  # dates, binary: keep the text, the models say what they need
     return value
@@ -85,7 +101,7 @@ def _convert(node: yaml.Node, path: PathKey, pos: Positions, depth: int, limit: 
             )
         )
     if isinstance(node, yaml.ScalarNode):
-        return _scalar(node)
+        return _scalar(node, pos.file)
     if isinstance(node, yaml.SequenceNode):
         return [_convert(item, (*path, i), pos, depth + 1, limit) for i, item in enumerate(node.value)]
     if isinstance(node, yaml.MappingNode):

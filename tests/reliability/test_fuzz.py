@@ -406,3 +406,23 @@ def test_bad_input_is_one_clear_error_per_mistake(scratch: Path, case: tuple[str
             assert d.summary.strip(), "an empty message"
     else:
         STATS["loaded"] += 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "!!python/object:os.system 0\n",  # found by this fuzzer: an unknown tag was a traceback
+        "project: p\nresources:\n  dataset:\n    a: {uri: x.csv, description: 2020-13-45}\n",  # not a date
+        "project: p\nresources:\n  dataset:\n    a: {uri: !!int x.csv}\n",
+        "project: p\nresources:\n  dataset:\n    a: {uri: !foo x.csv}\n",
+        "project: p\nresources:\n  dataset:\n    a: {uri: !!float 1e999999}\n",
+        "project: p\nresources:\n  dataset:\n    a: {uri: !!binary '%%%'}\n",
+    ],
+)
+def test_found_by_fuzzing(tmp_path: Path, text: str) -> None:
+    (tmp_path / "mlops.yaml").write_text(text)
+    try:
+        load_workspace(tmp_path, env={})
+    except DiagnosticError as exc:
+        for d in exc.diagnostics:
+            assert d.source is not None and d.source.file == "mlops.yaml" and d.source.line >= 1, d.render()
