@@ -7,6 +7,7 @@ from pathlib import Path
 
 import concurrency_harness
 import crash_harness
+import ml_crash_harness
 
 
 def test_crash_harness_small(tmp_path: Path) -> None:
@@ -18,3 +19,8 @@ def test_concurrency_harness_small(tmp_path: Path) -> None:
     summary = concurrency_harness.run(trials=2, resources=15, seed=5, workdir=tmp_path)
     assert summary["passed"] == 2, summary["failures"]
     assert summary["exactly_one_proceeded"] == 2
+
+
+def test_ml_crash_harness_small(tmp_path: Path) -> None:
+    summary = ml_crash_harness.run(trials=2, seed=3, workdir=tmp_path)  # one run, one promote
+    assert summary["passed"] == 2, summary["failures"]
