@@ -93,39 +93,59 @@ def _unreadable(path: Path, why: str, hint: str) -> ConfigError:
     return ConfigError(f"cannot read dataset file {path}: {why}", field=("uri",), hint=hint)
 
 
-def _inspect_csv(path: Path) -> tuple[str, int, list[str]]:
-    digest = hashlib.sha256()
+def _count(records: Any, path: Path) -> tuple[list[str] | None, int]:
+    """(header, data rows) of a CSV record stream; ragged rows are errors."""
     header: list[str] | None = None
     rows = 0
+    try:
+        for record in records:
+            if not record:  # blank line; pandas skips these too
+                continue
+            if header is None:
+                header = record
+                continue
+            if len(record) > len(header):
+                raise _unreadable(
+                    path,
+                    f"line {rows + 2} has {len(record)} fields but the header has {len(header)}",
+                    "fix the row, or quote fields that contain commas",
+                )
+            rows += 1
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, exc) from exc
+    except csv.Error as exc:
+        raise _unreadable(path, f"not valid CSV ({exc})", "check the file is comma-separated text") from exc
+    return header, rows
+
+
+def _not_utf8(path: Path, exc: UnicodeDecodeError) -> ConfigError:
+    return _unreadable(
+        path,
+        f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+        "save the file as UTF-8 CSV, or set `format: parquet` if it is parquet",
+    )
+
+
+def _inspect_csv(path: Path) -> tuple[str, int, list[str]]:
     with open(path, "rb") as raw:
-        reader = _HashingReader(raw, digest)
-        text = io.TextIOWrapper(io.BufferedReader(reader, CHUNK), encoding="utf-8-sig", newline="")
-        try:
-            for record in csv.reader(text):
-                if not record:  # blank line; pandas skips these too
-                    continue
-                if header is None:
-                    header = record
-                    continue
-                if len(record) > len(header):
-                    raise _unreadable(
-                        path,
-                        f"line {rows + 2} has {len(record)} fields but the header has {len(header)}",
-                        "fix the row, or quote fields that contain commas",
-                    )
-                rows += 1
-        except UnicodeDecodeError as exc:
-            raise _unreadable(
-                path,
-                f"not UTF-8 text ({exc.reason} at byte {exc.start})",
-                "save the file as UTF-8 CSV, or set `format: parquet` if it is parquet",
-            ) from exc
-        except csv.Error as exc:
-            raise _unreadable(
-                path, f"not valid CSV ({exc})", "check the file is comma-separated text"
-            ) from exc
-        while reader.readinto(bytearray(CHUNK)):  # hash whatever the text layer left unread
-            pass
+        data = raw.read(CHUNK + 1)
+        if len(data) <= CHUNK:
+            # small file (the common case, and every plan hashes every file): one read, no
+            # streaming layers
+            digest = hashlib.sha256(data)
+            try:
+                text: Any = io.StringIO(data.decode("utf-8-sig"), newline="")
+            except UnicodeDecodeError as exc:
+                raise _not_utf8(path, exc) from exc
+            header, rows = _count(csv.reader(text), path)
+        else:
+            raw.seek(0)
+            digest = hashlib.sha256()
+            reader = _HashingReader(raw, digest)
+            text = io.TextIOWrapper(io.BufferedReader(reader, CHUNK), encoding="utf-8-sig", newline="")
+            header, rows = _count(csv.reader(text), path)
+            while reader.readinto(bytearray(CHUNK)):  # hash whatever the text layer left unread
+                pass
     if header is None:
         raise _unreadable(path, "the file is empty", "a CSV dataset needs a header row naming its columns")
     return digest.hexdigest(), rows, header
