@@ -15,8 +15,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import networkx as nx
-
 from mlops_decl import kinds
 from mlops_decl.config.expressions import UNKNOWN, Ref, contains_unknown, render
 from mlops_decl.config.project import ResourceConfig
@@ -41,7 +39,7 @@ from mlops_decl.resolve import resolve_body
 from mlops_decl.retry import call_timeout, call_with_retry
 from mlops_decl.state.model import ResourceState, State
 from mlops_decl.state.store import StateStore
-from mlops_decl.walk import walk
+from mlops_decl.walk import DAG, walk
 from mlops_decl.workspace import Workspace
 
 
@@ -66,9 +64,9 @@ class InconsistentResult(ProviderError):
     pass
 
 
-def apply_graph(plan: Plan) -> nx.DiGraph:
+def apply_graph(plan: Plan) -> DAG[str]:
     """Create/update in dependency order; delete dependents before what they depend on."""
-    g: nx.DiGraph = nx.DiGraph()
+    g: DAG[str] = DAG()
     active = {a: c for a, c in plan.changes.items() if c.action is not Action.NOOP}
     g.add_nodes_from(active)
     for address, change in active.items():

@@ -14,7 +14,7 @@ PROVIDER_BLOCKS = ("local", "sagemaker", "vertex", "databricks")
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class Lifecycle(Strict):

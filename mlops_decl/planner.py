@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,8 +55,33 @@ def refresh(
 
     out: dict[str, dict[str, Any] | None] = {}
     errors: list[Diagnostic] = []
+    # A handler that can answer many reads in one call (the local catalog: one query) does;
+    # the rest, and any batch that fails, go one by one through the pool.
+    groups: dict[tuple[str, str], list[str]] = {}
+    for a in addresses:
+        rs = state.resources[a]
+        groups.setdefault((rs.provider, rs.kind), []).append(a)
+    one_by_one: list[str] = []
+    for (prov, kind), group in groups.items():
+        handler = ws.providers.handler(prov, kind)
+        many = getattr(handler, "read_many", None)
+        got = None
+        if many is not None and len(group) > 1:
+            ids = [state.resources[a].id for a in group]
+            try:
+                got = call_with_retry(functools.partial(many, ids))
+            except Exception:  # reported per resource by the single reads below
+                got = None
+        if got is None:
+            one_by_one.extend(group)
+            continue
+        for a in group:
+            rs = state.resources[a]
+            hooks.refresh_start(a, rs.id)
+            out[a] = got.get(rs.id)
+            hooks.refresh_done(a, out[a] is None)
     with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="refresh") as pool:
-        futures = {pool.submit(read, a): a for a in addresses}
+        futures = {pool.submit(read, a): a for a in one_by_one}
         for fut, address in futures.items():
             try:
                 _, got = fut.result()

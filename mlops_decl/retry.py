@@ -125,7 +125,6 @@ def call_with_retry(
 ) -> T:
     """fn() with a time limit on each attempt; retryable ProviderErrors are tried again up to
     `attempts` times in all, with exponential backoff and full jitter between attempts."""
-    rng = rng or random.Random()
     limit = call_timeout() if timeout is _DEFAULT else timeout
     for attempt in range(1, attempts + 1):
         try:
@@ -133,5 +132,6 @@ def call_with_retry(
         except ProviderError as exc:
             if not exc.retryable or attempt == attempts:
                 raise
+            rng = rng or random.Random()
             sleep(backoff(attempt, base, rng))
     raise AssertionError("unreachable")  # pragma: no cover

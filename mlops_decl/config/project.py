@@ -144,7 +144,9 @@ def _pick_model(ann: Any, value: Any) -> Any:
 
 
 def _check_raw(data: Any, pos: Positions, is_project: bool) -> None:
-    project_model, resource_model = file_models()
+    used = data.get("resources") if isinstance(data, dict) else None
+    only = frozenset(k for k in used if k in kinds.KINDS) if isinstance(used, dict) else frozenset()
+    project_model, resource_model = file_models(only)
     model = project_model if is_project else resource_model
     if not isinstance(data, dict):
         raise DiagnosticError(

@@ -174,6 +174,13 @@ class CatalogHandler(LocalHandler):
     def _read(self, id: str, prior: Attributes) -> Attributes | None:
         return self.env.catalog.get(self.kind, id)
 
+    def read_many(self, ids: list[str]) -> dict[str, Attributes | None] | None:
+        """Batch refresh in one query; None (read one by one) when latency or faults are set."""
+        if self.env.delay > 0 or self.env.faults.faults:
+            return None
+        got = self.env.catalog.get_many(self.kind, ids)
+        return {i: got.get(i) for i in ids}
+
     def _create(self, desired: Attributes) -> tuple[str, Attributes]:
         id = name_of(desired)
         return id, self._write(id, desired, None)

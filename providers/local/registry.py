@@ -7,6 +7,7 @@ without models never pay for it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -81,14 +82,37 @@ class Registry:
             if not self.db_path.exists():
                 # Create the schema ourselves so the default experiment keeps its artifacts
                 # under our data dir; MlflowClient alone would pick ./mlruns in the cwd.
-                from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
-
-                SqlAlchemyStore(self.uri, self.artifacts.as_uri())
+                self._create_database()
             return MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
         except ImportError as exc:
             raise ProviderError(f"the local provider needs mlflow: {exc} (pip install mlflow)") from exc
         except Exception as exc:
             raise ProviderError(f"cannot open the local MLflow registry {self.db_path}: {exc}") from exc
+
+    def _create_database(self) -> None:
+        """MLflow's migrations under a temporary name, then linked into place: a process
+        killed half-way through them must not leave a half-made database that every later
+        open refuses ("index ... already exists"). link() fails if another process got there
+        first; its database is as good as ours."""
+        from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+        from mlops_decl.state.fsutil import pid_alive
+
+        prefix = f".{self.db_path.name}."
+        for left in self.data_dir.glob(prefix + "*.tmp*"):  # of killed processes, with journals
+            pid = left.name[len(prefix) :].split(".", 1)[0]
+            if pid.isdigit() and not pid_alive(int(pid)):
+                left.unlink(missing_ok=True)
+        tmp = self.db_path.with_name(f"{prefix}{os.getpid()}.tmp")
+        tmp.unlink(missing_ok=True)
+        try:
+            store = SqlAlchemyStore(f"sqlite:///{tmp}", self.artifacts.as_uri())
+            store.engine.dispose()
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, self.db_path)
+        finally:
+            for left in (tmp, tmp.with_name(tmp.name + "-journal")):
+                left.unlink(missing_ok=True)
 
     def call(self, what: str, fn: Callable[[MlflowClient], T]) -> T:
         """Run fn(client); turn MLflow's errors into ProviderError naming `what`."""

@@ -97,7 +97,8 @@ def run_apply(ws: Any, p: Any, store: Any, parallelism: int, destroying: bool = 
                 else f" Resources: {added} added, {changed} changed, {destroyed} destroyed."
             )
         )
-        _print_outputs(store)
+        if ws.project.outputs:
+            _print_outputs(store)
         return
     click.echo("", err=True)
     print_diagnostics(result.failed)
