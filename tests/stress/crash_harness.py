@@ -2,8 +2,8 @@
 
     python -m tests.stress.crash_harness --trials 20 --resources 200 --seed 1
 
-Each trial makes a fresh local project of N resources (datasets and feature groups, with
-dependency chains), starts `apply --auto-approve`, and kills it with SIGKILL at a random
+Each trial makes a fresh local project of N resources (datasets, feature groups and a few
+MLflow models, with dependency chains), starts `apply --auto-approve`, and kills it with SIGKILL at a random
 point: during start-up and planning, after the k-th resource completed (k uniform over the
 apply) plus a random few milliseconds, or near the end (journal compaction, outputs, audit).
 Then it checks, for that trial:
@@ -46,6 +46,7 @@ from stress_common import (  # noqa: E402
     popen_cli,
     raw_state,
     read_state,
+    registered_models,
     store_tables,
 )
 from stress_common import (  # noqa: E402
@@ -73,6 +74,8 @@ def _live(root: Path) -> dict[str, str]:
     for table in store_tables(root):
         name = table.removesuffix("__online")
         live.setdefault(f"feature_group.{name}", "(table only)")
+    for name, created in registered_models(root).items():
+        live[f"model.{name}"] = str(created)
     return live
 
 
@@ -114,12 +117,12 @@ def _kill_after(proc: Any, rng: random.Random, n: int) -> str:
     return aim
 
 
-def run_trial(base: Path, n: int, seed: int, trial: int, parallelism: int = 10) -> Trial:
+def run_trial(base: Path, n: int, seed: int, trial: int, parallelism: int = 10, models: int = 0) -> Trial:
     rng = random.Random(f"{seed}:{trial}")
     root = base / f"trial{trial:02d}"
     if root.exists():
         shutil.rmtree(root)
-    addresses = set(_make_project(root, n, seed=seed * 1000 + trial))
+    addresses = set(_make_project(root, n, seed=seed * 1000 + trial, models=models))
     env = {"PYTHONUNBUFFERED": "1"}
     proc = popen_cli(root, "apply", "--auto-approve", "--parallelism", str(parallelism), env=env)
     try:
@@ -206,14 +209,14 @@ def run_trial(base: Path, n: int, seed: int, trial: int, parallelism: int = 10) 
 
 
 def run(
-    trials: int, resources: int, seed: int, workdir: Path | None = None, keep: bool = False
+    trials: int, resources: int, seed: int, workdir: Path | None = None, keep: bool = False, models: int = 0
 ) -> dict[str, Any]:
     base = Path(workdir or tempfile.mkdtemp(prefix="mlops-crash-"))
     base.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     results = []
     for i in range(trials):
-        r = run_trial(base, resources, seed, i)
+        r = run_trial(base, resources, seed, i, models=models)
         results.append(r)
         status = "ok" if r.ok else "FAIL"
         killed = "killed" if r.killed_rc == -9 else f"exit {r.killed_rc}"
@@ -230,6 +233,7 @@ def run(
     summary = {
         "trials": trials,
         "resources": resources,
+        "models": models,
         "seed": seed,
         "passed": sum(r.ok for r in results),
         "killed_by_sigkill": sum(1 for r in results if r.killed_rc == -9),
@@ -251,10 +255,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--trials", type=int, default=20)
     ap.add_argument("--resources", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--models", type=int, default=5, help="how many of the resources are MLflow models")
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--keep", action="store_true", help="keep the trial directories")
     args = ap.parse_args(argv)
-    summary = run(args.trials, args.resources, args.seed, args.workdir, args.keep)
+    summary = run(args.trials, args.resources, args.seed, args.workdir, args.keep, args.models)
     print(json.dumps(summary, indent=2))
     return 0 if summary["passed"] == summary["trials"] else 1
 

@@ -70,15 +70,16 @@ def make_project(
     feature_groups: float = 0.25,
     files: int = 4,
     settings: str = "",
+    models: int = 0,
 ) -> list[str]:
     """A local project of n resources: datasets over small CSV files and feature groups over
-    them, with random depends_on chains between datasets so the graph has depth. Returns the
-    addresses."""
+    them, with random depends_on chains between datasets so the graph has depth, and `models`
+    of the n as registered models (MLflow). Returns the addresses."""
     rng = random.Random(seed)
     root.mkdir(parents=True, exist_ok=True)
     (root / "data").mkdir(exist_ok=True)
     n_fg = int(n * feature_groups)
-    n_ds = n - n_fg
+    n_ds = n - n_fg - models
     datasets = [f"d{i:04d}" for i in range(n_ds)]
     bodies: list[tuple[str, str, list[str]]] = []
     for i, name in enumerate(datasets):
@@ -99,11 +100,14 @@ def make_project(
             "features: [{name: spend, dtype: float}, {name: plan, dtype: string}]",
         ]
         bodies.append(("feature_group", f"f{j:04d}", lines))
+    for k in range(models):
+        deps = f"depends_on: [dataset.{datasets[rng.randrange(n_ds)]}]"
+        bodies.append(("model", f"m{k:03d}", [f"description: model {k}", deps]))
     (root / "mlops.yaml").write_text(f"project: stress\n{settings}")
     chunks: list[list[tuple[str, str, list[str]]]] = [bodies[k::files] for k in range(files)]
     for k, chunk in enumerate(chunks):
         out = ["resources:"]
-        for kind in ("dataset", "feature_group"):
+        for kind in ("dataset", "feature_group", "model"):
             mine = [b for b in chunk if b[0] == kind]
             if not mine:
                 continue
@@ -125,6 +129,18 @@ def catalog_rows(root: Path) -> dict[tuple[str, str], str]:
         return {(k, i): c for k, i, c in conn.execute("SELECT kind, id, created FROM objects")}
     except sqlite3.OperationalError:  # killed before the table was created
         return {}
+    finally:
+        conn.close()
+
+
+def registered_models(root: Path) -> dict[str, int]:
+    """name -> creation timestamp of every model in the local MLflow registry."""
+    db = root / ".mlops" / "local" / "mlflow.db"
+    if not db.exists():
+        return {}
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    try:
+        return {n: c for n, c in conn.execute("SELECT name, creation_time FROM registered_models")}
     finally:
         conn.close()
 
