@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from abc import abstractmethod
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -137,17 +138,21 @@ class LocalHandler(Handler):
         self.env.faults.hit("delete", self.kind, id)
         self._delete(id, prior)
 
+    @abstractmethod
     def _read(self, id: str, prior: Attributes) -> Attributes | None:
-        raise NotImplementedError
+        """The live object, or None."""
 
+    @abstractmethod
     def _create(self, desired: Attributes) -> tuple[str, Attributes]:
-        raise NotImplementedError
+        """Make it; (id, attributes)."""
 
+    @abstractmethod
     def _update(self, id: str, prior: Attributes, desired: Attributes) -> Attributes:
-        raise NotImplementedError
+        """Change it in place."""
 
+    @abstractmethod
     def _delete(self, id: str, prior: Attributes) -> None:
-        raise NotImplementedError
+        """Remove it; missing is fine."""
 
 
 class CatalogHandler(LocalHandler):
