@@ -5,7 +5,6 @@ champion, lineage and audit."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -15,24 +14,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from runtime_helpers import mlops
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def mlops(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "mlops_decl", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
-    if check:
-        assert proc.returncode == 0, (
-            f"mlops-decl {' '.join(args)}: {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-        )
-    return proc
 
 
 def free_port() -> int:
