@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,8 @@ from mlops_decl.config.expressions import Ref, render
 from mlops_decl.config.yaml_source import Positions
 from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 from mlops_decl.provider import (
+    BUILTIN_PROVIDERS,
+    BuiltinProvider,
     ConfigError,
     Handler,
     Provider,
@@ -33,26 +36,37 @@ class ProviderSet:
         self.project = project
         self.settings = settings
         self.variables = variables
-        self._available = available_providers()
+        self._scanned: dict[str, BuiltinProvider | EntryPoint] | None = None
         self._loaded: dict[str, Provider] = {}
         self._lock = threading.Lock()
 
+    def _ref(self, name: str) -> BuiltinProvider | EntryPoint | None:
+        """Built-in providers are known without reading installed packages' metadata."""
+        if name in BUILTIN_PROVIDERS:
+            return BUILTIN_PROVIDERS[name]
+        if self._scanned is None:
+            self._scanned = available_providers()
+        return self._scanned.get(name)
+
     @property
     def names(self) -> list[str]:
-        return sorted(self._available)
+        if self._scanned is None:
+            self._scanned = available_providers()
+        return sorted(self._scanned)
 
     def exists(self, name: str) -> bool:
-        return name in self._available
+        return self._ref(name) is not None
 
     def get(self, name: str) -> Provider:
         with self._lock:
             if name in self._loaded:
                 return self._loaded[name]
-            if name not in self._available:
+            ref = self._ref(name)
+            if ref is None:
                 raise ProviderError(
                     f"provider `{name}` is not installed (installed: {', '.join(self.names)})"
                 )
-            cls = self._available[name].load()
+            cls = ref.load()
             provider: Provider = cls()
             raw = self.settings.get(name) or {}
 

@@ -13,9 +13,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from mlops_decl import kinds
-from mlops_decl.config.errors import data_path, translate
+from mlops_decl.config.errors import translate
 from mlops_decl.config.expressions import UNKNOWN, Ref, render
 from mlops_decl.config.project import ResourceConfig
+from mlops_decl.config.raw_check import errors_outside
 from mlops_decl.config.yaml_source import PathKey
 from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 
@@ -70,7 +71,7 @@ def resolve_body(
     try:
         model = model_cls.model_validate(candidate)
     except ValidationError as exc:
-        errs = [e for e in exc.errors(include_url=False) if not _under_unknown(candidate, e["loc"], unknown)]
+        errs = errors_outside(exc.errors(include_url=False), candidate, unknown)
         if errs:
             diags = translate(errs, candidate, rc.positions, base=rc.path)
             raise DiagnosticError([_retitle(d, rc.address) for d in diags]) from None
@@ -89,11 +90,6 @@ def resolve_body(
         with contextlib.suppress(KeyError, IndexError, TypeError):
             _set(attrs, path, UNKNOWN)
     return attrs, (None if unknown else model)
-
-
-def _under_unknown(data: Any, loc: Any, unknown: list[PathKey]) -> bool:
-    path = data_path(data, loc)
-    return any(path[: len(p)] == p for p in unknown)
 
 
 def _retitle(d: Diagnostic, address: str) -> Diagnostic:

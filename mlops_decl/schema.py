@@ -122,11 +122,10 @@ def _optional_dict_of(value_type: Any) -> Any:
     return mapping[str, value_type] | None
 
 
-def _resources_model(only: frozenset[str] | None = None) -> type[BaseModel]:
+def _resources_model() -> type[BaseModel]:
     fields: dict[str, Any] = {
         kind: (_optional_dict_of(raw_model(model)), Field(None, description=f"{kind} resources by name"))
         for kind, model in kinds.KINDS.items()
-        if only is None or kind in only
     }
     return create_model("Resources", __config__=ConfigDict(extra="forbid"), **fields)
 
@@ -139,10 +138,10 @@ class _OutputLong(BaseModel):
 
 
 @functools.cache
-def file_models(only: frozenset[str] | None = None) -> tuple[type[BaseModel], type[BaseModel]]:
-    """(mlops.yaml model, other resource files model), both raw. `only`: the kinds a file
-    uses (unknown kinds are rejected before), so a project pays for building those alone."""
-    resources = _resources_model(only)
+def file_models() -> tuple[type[BaseModel], type[BaseModel]]:
+    """(mlops.yaml model, other resource files model), both raw: what the JSON Schema
+    describes. The CLI checks files with mlops_decl.config.raw_check instead."""
+    resources = _resources_model()
     common: dict[str, Any] = {
         "variables": (_optional_dict_of(raw_model(kinds.Variable)), None),
         "resources": (resources | None, None),

@@ -14,6 +14,9 @@ from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 
 from mlops_decl import schema
+from mlops_decl.config.raw_check import check_file
+from mlops_decl.config.yaml_source import parse_yaml
+from mlops_decl.diagnostics import DiagnosticError
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMAS = REPO / "schemas"
@@ -74,6 +77,7 @@ def _res(kind: str, body: dict[str, Any]) -> dict[str, Any]:
 
 ENDPOINT = {"model": "${model.m}"}
 GATES = {"model": "${model.m}"}
+FEATURES = [{"name": "f", "dtype": "int"}]
 
 # (sample, should the raw schema accept it)
 SAMPLES: dict[str, tuple[dict[str, Any], bool]] = {
@@ -86,7 +90,7 @@ SAMPLES: dict[str, tuple[dict[str, Any], bool]] = {
     ),
     "bool-field-reference": (
         _res(
-            "feature_group", {"source": "${dataset.d}", "entity": ["k"], "features": [], "online": "${var.o}"}
+            "feature_group", {"source": "${dataset.d}", "entity": ["k"], "features": FEATURES, "online": "${var.o}"}
         ),
         True,
     ),
@@ -102,7 +106,7 @@ SAMPLES: dict[str, tuple[dict[str, Any], bool]] = {
     "number-as-word": (_res("endpoint", {**ENDPOINT, "replicas": "two"}), False),
     "number-as-list": (_res("endpoint", {**ENDPOINT, "replicas": [1]}), False),
     "bool-as-word": (
-        _res("feature_group", {"source": "${dataset.d}", "entity": ["k"], "features": [], "online": "sure"}),
+        _res("feature_group", {"source": "${dataset.d}", "entity": ["k"], "features": FEATURES, "online": "sure"}),
         False,
     ),
     "enum-value": (_res("dataset", {"uri": "a.xlsx", "format": "xlsx"}), False),
@@ -113,7 +117,7 @@ SAMPLES: dict[str, tuple[dict[str, Any], bool]] = {
     "list-for-mapping": ({"resources": ["dataset"]}, False),
     "body-as-list": (_res("dataset", ["a.csv"]), False),  # type: ignore[arg-type]
     "string-for-list": (
-        _res("feature_group", {"source": "${dataset.d}", "entity": "k", "features": []}),
+        _res("feature_group", {"source": "${dataset.d}", "entity": "k", "features": FEATURES}),
         False,
     ),
     "project-key-in-resource-file": ({"project": "p"}, False),
@@ -128,8 +132,21 @@ def test_json_schema_accepts_references_and_rejects_wrong_types(name: str) -> No
 
 
 @pytest.mark.parametrize("name", list(SAMPLES))
+def test_raw_check_agrees_with_json_schema(name: str) -> None:
+    """The first check `validate` runs and the JSON Schema (what editors run) agree."""
+    data, ok = SAMPLES[name]
+    parsed, positions = parse_yaml(yaml.safe_dump(data), "r.yaml")
+    try:
+        check_file(parsed, positions, is_project=False)
+        accepted = True
+    except DiagnosticError:
+        accepted = False
+    assert accepted == ok
+
+
+@pytest.mark.parametrize("name", list(SAMPLES))
 def test_raw_models_agree_with_json_schema(name: str) -> None:
-    """The pydantic raw models (what validate runs) and the JSON Schema (what editors run) agree."""
+    """The raw models the JSON Schema is generated from accept what it accepts."""
     data, ok = SAMPLES[name]
     _, resource_file = schema.file_models()
     try:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import getpass
 import os
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -59,6 +57,8 @@ def backend_for(root: Path, ws: Any = None) -> tuple[Any, Any]:
 
 
 def lock_info(operation: str, root: Path) -> Any:
+    import getpass  # here, not at the top: `validate` takes no lock
+    import socket
     import uuid
     from datetime import datetime, timezone
 

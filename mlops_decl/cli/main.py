@@ -80,6 +80,9 @@ def main(argv: list[str] | None = None) -> Any:
     # collector re-scanning it over and over cost seconds at 10,000 resources (bench/README).
     gc.freeze()
     gc.set_threshold(100_000, 50, 1000)
+    # pydantic looks for observability plugins by reading every installed package's entry
+    # points (~12 ms a start); the CLI has no use for them. A value the user set still wins.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
     try:
         return cli.main(args=argv, prog_name="mlops-decl", standalone_mode=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import os
 import re
@@ -14,11 +13,10 @@ from pydantic import ValidationError
 
 from mlops_decl import kinds
 from mlops_decl.config.errors import translate
+from mlops_decl.config.raw_check import PROJECT_FILE, allowed_fields, check_file
 from mlops_decl.config.yaml_source import PathKey, Positions, read_yaml_file
 from mlops_decl.diagnostics import Diagnostic, DiagnosticError, Source
-from mlops_decl.schema import file_models
 
-PROJECT_FILE = "mlops.yaml"
 # Variable files are YAML too; this suffix keeps them out of the config itself.
 VAR_FILE_SUFFIXES = (".vars.yaml", ".vars.yml")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -96,103 +94,6 @@ def discover(root: Path) -> list[Path]:
     return [top, *rest]
 
 
-def _allowed_fields(path: PathKey, value: Any = None) -> list[str]:
-    """Field names allowed in the mapping `value` at `path`, for did-you-mean hints."""
-    if len(path) == 0:
-        return ["project", "backend", "default_provider", "providers", "variables", "resources", "outputs"]
-    if path[0] == "resources":
-        if len(path) == 1:
-            return list(kinds.KINDS)
-        model: Any = kinds.KINDS.get(str(path[1]))
-        if model is None or len(path) < 3:
-            return []
-        for part in path[3:]:
-            if isinstance(part, int):
-                continue
-            info = model.model_fields.get(part) if hasattr(model, "model_fields") else None
-            sub = _pick_model(getattr(info, "annotation", None), value)
-            if sub is None:
-                return []
-            model = sub
-        return list(model.model_fields)
-    if path[0] == "variables" and len(path) == 2:
-        return list(kinds.Variable.model_fields)
-    if path[0] == "backend":
-        return list(kinds.Backend.model_fields)
-    return []
-
-
-def _models_in(ann: Any) -> list[Any]:
-    from typing import get_args
-
-    if isinstance(ann, type) and hasattr(ann, "model_fields"):
-        return [ann]
-    return [m for arg in get_args(ann) for m in _models_in(arg)]
-
-
-def _pick_model(ann: Any, value: Any) -> Any:
-    """The model an annotation holds; of a tagged union, the member `value`'s `type:` names."""
-    from typing import get_args
-
-    models = _models_in(ann)
-    if len(models) > 1 and isinstance(value, dict):
-        for m in models:
-            tag = getattr(m.model_fields.get("type"), "annotation", None)
-            if value.get("type") in get_args(tag):
-                return m
-    return models[0] if models else None
-
-
-def _check_raw(data: Any, pos: Positions, is_project: bool) -> None:
-    used = data.get("resources") if isinstance(data, dict) else None
-    only = frozenset(k for k in used if k in kinds.KINDS) if isinstance(used, dict) else frozenset()
-    project_model, resource_model = file_models(only)
-    model = project_model if is_project else resource_model
-    if not isinstance(data, dict):
-        raise DiagnosticError(
-            Diagnostic(
-                "the file must be a YAML mapping",
-                pos.source(()),
-                hint="start with `resources:`, `variables:` or `outputs:`"
-                if not is_project
-                else "start with `project: NAME`",
-            )
-        )
-    if not is_project:
-        for key in ("project", "backend", "default_provider", "providers"):
-            if key in data:
-                raise DiagnosticError(
-                    Diagnostic(
-                        f"`{key}` belongs in {PROJECT_FILE}",
-                        pos.source((key,), key=True),
-                        hint=f"move it to {PROJECT_FILE} at the project's root",
-                    )
-                )
-    resources = data.get("resources")
-    if isinstance(resources, dict):
-        unknown = []
-        for kind, by_name in resources.items():
-            if kind not in kinds.KINDS:
-                close = difflib.get_close_matches(str(kind), list(kinds.KINDS), n=1)
-                unknown.append(
-                    Diagnostic(
-                        f"unknown resource kind `{kind}`",
-                        pos.source(("resources", kind), key=True),
-                        hint=f"did you mean `{close[0]}`?" if close else "kinds: " + ", ".join(kinds.KINDS),
-                    )
-                )
-            elif isinstance(by_name, dict):
-                for name, body in by_name.items():
-                    if body is None:  # `model: {churn: }`: a resource with every field defaulted
-                        by_name[name] = {}
-        if unknown:
-            raise DiagnosticError(unknown)
-    try:
-        model.model_validate(data)
-    except ValidationError as exc:
-        raise DiagnosticError(translate(exc, data, pos, allowed_fields=_allowed_fields)) from None
-
-
 def load_project(root: Path) -> Project:
     """Parse, check against the raw schema, and merge every file of the project."""
     root = root.resolve()
@@ -221,7 +122,7 @@ def load_project(root: Path) -> Project:
                         )
                     )
                 continue  # an empty resource file declares nothing, as an empty .tf file
-            _check_raw(data, pos, is_project)
+            check_file(data, pos, is_project)
         except DiagnosticError as exc:
             errors.extend(exc.diagnostics)
             continue
@@ -243,7 +144,7 @@ def _new_project(
     try:
         settings = kinds.ProjectSettings.model_validate(settings_data)
     except ValidationError as exc:
-        errors.extend(translate(exc, settings_data, pos, allowed_fields=_allowed_fields))
+        errors.extend(translate(exc, settings_data, pos, allowed_fields=allowed_fields))
         return None
     return Project(root, settings, pos)
 

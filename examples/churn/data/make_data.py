@@ -20,7 +20,7 @@ REGIONS = ["north", "south", "east", "west"]
 
 def customer_rows(rng: random.Random, n: int, start: datetime, days: int, shifted: bool) -> list[dict[str, object]]:
     rows = []
-    for i in range(n):
+    for _ in range(n):
         cid = 10_000 + rng.randrange(n // 2) if not shifted else 20_000 + rng.randrange(n // 2)
         ts = start + timedelta(seconds=rng.randrange(days * 86400))
         tenure = max(1, int(rng.expovariate(1 / (8 if shifted else 20))))
