@@ -90,7 +90,8 @@ SAMPLES: dict[str, tuple[dict[str, Any], bool]] = {
     ),
     "bool-field-reference": (
         _res(
-            "feature_group", {"source": "${dataset.d}", "entity": ["k"], "features": FEATURES, "online": "${var.o}"}
+            "feature_group",
+            {"source": "${dataset.d}", "entity": ["k"], "features": FEATURES, "online": "${var.o}"},
         ),
         True,
     ),
@@ -106,7 +107,10 @@ SAMPLES: dict[str, tuple[dict[str, Any], bool]] = {
     "number-as-word": (_res("endpoint", {**ENDPOINT, "replicas": "two"}), False),
     "number-as-list": (_res("endpoint", {**ENDPOINT, "replicas": [1]}), False),
     "bool-as-word": (
-        _res("feature_group", {"source": "${dataset.d}", "entity": ["k"], "features": FEATURES, "online": "sure"}),
+        _res(
+            "feature_group",
+            {"source": "${dataset.d}", "entity": ["k"], "features": FEATURES, "online": "sure"},
+        ),
         False,
     ),
     "enum-value": (_res("dataset", {"uri": "a.xlsx", "format": "xlsx"}), False),

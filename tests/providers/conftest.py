@@ -43,7 +43,9 @@ def make_provider(project: Path, settings: dict | None = None) -> LocalProvider:
     from mlops_decl.provider import ProviderContext
 
     provider = LocalProvider()
-    provider.configure(settings or {}, ProviderContext(project_dir=project, data_dir=project / ".mlops" / "local"))
+    provider.configure(
+        settings or {}, ProviderContext(project_dir=project, data_dir=project / ".mlops" / "local")
+    )
     return provider
 
 

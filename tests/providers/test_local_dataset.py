@@ -13,7 +13,11 @@ from mlops_decl.provider import ConfigError
 
 
 def test_lifecycle(local, project, spec, write_csv):
-    write_csv(project / "data" / "tx.csv", ["customer_id", "ts", "spend"], [[1, "2024-01-01", 3.5], [2, "2024-01-02", 4]])
+    write_csv(
+        project / "data" / "tx.csv",
+        ["customer_id", "ts", "spend"],
+        [[1, "2024-01-01", 3.5], [2, "2024-01-02", 4]],
+    )
     h = local.handler("dataset")
     desired = spec("dataset", "tx", uri="data/tx.csv", description="transactions")
 
@@ -173,4 +177,3 @@ def test_unknown_local_field(local, project, spec, write_csv):
     with pytest.raises(ConfigError) as err:
         local.handler("dataset").plan(spec("dataset", "d", uri="d.csv", local={"cache": True}), None)
     assert err.value.field == ("local", "cache")
-

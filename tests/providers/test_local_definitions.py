@@ -10,7 +10,12 @@ from mlops_decl.provider import ConfigError
 
 CASES = {
     "training_pipeline": (
-        {"inputs": ["cf"], "label": "churned", "estimator": "sklearn.linear_model.LogisticRegression", "registers": "churn"},
+        {
+            "inputs": ["cf"],
+            "label": "churned",
+            "estimator": "sklearn.linear_model.LogisticRegression",
+            "registers": "churn",
+        },
         {"hyperparameters": {"C": 0.5}, "schedule": "0 3 * * 1"},
     ),
     "registry_policy": (
@@ -37,7 +42,9 @@ def test_lifecycle(local, project, spec, write_csv, kind):
 
     id, attrs = h.create(desired)
     assert id == "x"
-    assert {k: v for k, v in attrs.items() if k in desired} == {k: v for k, v in desired.items() if k != "_name"}
+    assert {k: v for k, v in attrs.items() if k in desired} == {
+        k: v for k, v in desired.items() if k != "_name"
+    }
     assert h.read(id, attrs) == attrs
 
     new = spec(kind, "x", **(fields | change))

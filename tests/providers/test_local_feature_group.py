@@ -41,7 +41,9 @@ def table(project, name):
 def test_lifecycle(local, project, spec, source):
     h = local.handler("feature_group")
     assert h.force_new == {"source", "entity"}
-    desired = spec("feature_group", "cf", source="tx", entity=["customer_id"], event_time="ts", features=FEATURES)
+    desired = spec(
+        "feature_group", "cf", source="tx", entity=["customer_id"], event_time="ts", features=FEATURES
+    )
     planned = h.plan(desired, None)
     assert planned["id"] == "cf"
     assert planned["source_version"] == source[1]["version"]
@@ -57,7 +59,10 @@ def test_lifecycle(local, project, spec, source):
 
     local.close()  # release the store so this test can open it
     assert table(project, "cf") == [  # materialised: entity keeps the data's type
-        ("customer_id", "BIGINT"), ("ts", "TIMESTAMP"), ("tenure_months", "BIGINT"), ("monthly_spend", "DOUBLE"),
+        ("customer_id", "BIGINT"),
+        ("ts", "TIMESTAMP"),
+        ("tenure_months", "BIGINT"),
+        ("monthly_spend", "DOUBLE"),
     ]
     h.delete(id, updated)
     assert h.read(id, updated) is None
@@ -87,7 +92,9 @@ def test_name_not_in_source_is_a_config_error(local, spec, source, change, field
 
 def test_source_not_yet_in_catalog(local, spec):
     h = local.handler("feature_group")
-    desired = spec("feature_group", "cf", source="later", entity=["k"], features=[{"name": "x", "dtype": "int"}])
+    desired = spec(
+        "feature_group", "cf", source="later", entity=["k"], features=[{"name": "x", "dtype": "int"}]
+    )
     planned = h.plan(desired, None)  # the dataset is created in the same apply: no check yet
     assert "source_version" not in planned
     with pytest.raises(ConfigError) as err:
@@ -126,9 +133,16 @@ def test_refresh_while_another_process_holds_the_store(local, project, spec, sou
     id, attrs = h.create(spec("feature_group", "cf", source="tx", entity=["customer_id"], features=FEATURES))
     local.close()
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
-         "sys.stdin.read()", str(project / ".mlops" / "local" / "features.duckdb")],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
+            "sys.stdin.read()",
+            str(project / ".mlops" / "local" / "features.duckdb"),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"

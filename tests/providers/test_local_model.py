@@ -79,4 +79,6 @@ def test_first_call_on_a_new_database(local, spec, capfd):
     artifacts = (local.env.data_dir / "mlartifacts").as_uri()
     client = local.env.registry.client()
     assert client.get_experiment("0").artifact_location.startswith(artifacts)
-    assert client.get_experiment(local.env.registry.experiment_id("runs")).artifact_location.startswith(artifacts)
+    assert client.get_experiment(local.env.registry.experiment_id("runs")).artifact_location.startswith(
+        artifacts
+    )

@@ -25,7 +25,9 @@ def test_protocol_and_kinds(local):
 def test_unknown_and_bad_settings(project, make_provider):
     with pytest.raises(ConfigError) as err:
         make_provider(project, {"delay": 5})
-    assert err.value.field == ("delay",) and "delay" in str(err.value) and "delay_ms" in (err.value.hint or "")
+    assert (
+        err.value.field == ("delay",) and "delay" in str(err.value) and "delay_ms" in (err.value.hint or "")
+    )
     for bad in (-1, "5", True, 1.5):
         with pytest.raises(ConfigError):
             make_provider(project, {"delay_ms": bad})

@@ -18,7 +18,9 @@ PLANS = ["basic", "plus", "pro"]
 REGIONS = ["north", "south", "east", "west"]
 
 
-def customer_rows(rng: random.Random, n: int, start: datetime, days: int, shifted: bool) -> list[dict[str, object]]:
+def customer_rows(
+    rng: random.Random, n: int, start: datetime, days: int, shifted: bool
+) -> list[dict[str, object]]:
     rows = []
     for _ in range(n):
         cid = 10_000 + rng.randrange(n // 2) if not shifted else 20_000 + rng.randrange(n // 2)
@@ -27,9 +29,17 @@ def customer_rows(rng: random.Random, n: int, start: datetime, days: int, shifte
         calls = min(12, int(rng.expovariate(1 / (3.5 if shifted else 1.5))))
         plan = rng.choices(PLANS, weights=[0.2, 0.3, 0.5] if shifted else [0.5, 0.3, 0.2])[0]
         contract = rng.choices(["monthly", "annual"], weights=[0.7, 0.3] if shifted else [0.5, 0.5])[0]
-        spend = round(rng.gauss({"basic": 25, "plus": 55, "pro": 95}[plan] * (1.25 if shifted else 1.0), 8), 2)
+        spend = round(
+            rng.gauss({"basic": 25, "plus": 55, "pro": 95}[plan] * (1.25 if shifted else 1.0), 8), 2
+        )
         region = rng.choice(REGIONS)
-        z = -1.2 - 0.06 * tenure + 0.45 * calls + (0.9 if contract == "monthly" else -0.6) + 0.01 * (spend - 50)
+        z = (
+            -1.2
+            - 0.06 * tenure
+            + 0.45 * calls
+            + (0.9 if contract == "monthly" else -0.6)
+            + 0.01 * (spend - 50)
+        )
         churned = int(rng.random() < 1 / (1 + math.exp(-z)))
         rows.append(
             {
