@@ -304,6 +304,8 @@ def mark_sensitive(plan: Plan, ws: Workspace, state: State) -> None:
     """Fill plan.sensitive, every change's sensitive_paths and the outputs' sensitive flags."""
     secrets = secret_values(ws)
     known: dict[str, set[str]] = {a: set(rs.sensitive_paths) for a, rs in state.resources.items()}
+    if not ws.variables.sensitive and not any(known.values()):
+        return  # nothing can be sensitive: no secret to look for, none to inherit (most plans)
     order = [a for a in ws.graph.order() if a in ws.project.resources]
     for address in order + sorted(set(state.resources) - set(order)):
         change = plan.changes.get(address)

@@ -28,9 +28,9 @@ class LocalEnv:
         self.ctx = ctx
         self.delay = delay_ms / 1000.0
         self.faults = faults or Faults()
-        self.inspector = FileInspector()
         # Each of these opens its file on first use only, under its own lock.
         self.catalog = Catalog(ctx.data_dir / "catalog.db")
+        self.inspector = FileInspector(self.catalog)
         self.registry = Registry(ctx.data_dir)
         self.store = FeatureStore(ctx.data_dir / "features.duckdb")
         self._private = False
@@ -62,6 +62,7 @@ class LocalEnv:
             time.sleep(self.delay)
 
     def close(self) -> None:
+        self.inspector.flush()
         self.catalog.close()
         self.store.close()
 

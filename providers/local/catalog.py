@@ -29,6 +29,20 @@ CREATE TABLE IF NOT EXISTS objects (
 ) WITHOUT ROWID
 """
 
+# What the inspector learnt of each data file, by the stat signature it had (git's index):
+# a no-op plan then costs a stat per dataset instead of reading and hashing every file.
+_FACTS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS file_facts (
+    path      TEXT NOT NULL,
+    format    TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    version   TEXT NOT NULL,
+    rows      INTEGER NOT NULL,
+    columns   TEXT NOT NULL,
+    PRIMARY KEY (path, format)
+) WITHOUT ROWID
+"""
+
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
@@ -53,6 +67,7 @@ class Catalog:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute(_SCHEMA)
+                conn.execute(_FACTS_SCHEMA)
                 conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             except (OSError, sqlite3.Error) as exc:
                 raise ProviderError(f"cannot open the local catalog {self.path}: {exc}") from exc
@@ -113,6 +128,20 @@ class Catalog:
         """(created, updated) as ISO-8601 UTC strings, for lineage and audit."""
         rows, _ = self._run("SELECT created, updated FROM objects WHERE kind = ? AND id = ?", (kind, id))
         return (rows[0][0], rows[0][1]) if rows else None
+
+    def exists(self) -> bool:
+        """Whether the catalog has been created (by an apply); reading it must not create it."""
+        return self._conn is not None or self.path.exists()
+
+    def file_facts(self) -> list[tuple[str, str, str, str, int, str]]:
+        """Every cached (path, format, signature, version, rows, columns JSON)."""
+        if not self.exists():
+            return []
+        rows, _ = self._run("SELECT path, format, signature, version, rows, columns FROM file_facts", ())
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+    def put_file_facts(self, row: tuple[str, str, str, str, int, str]) -> None:
+        self._run("INSERT OR REPLACE INTO file_facts VALUES (?, ?, ?, ?, ?, ?)", row)
 
     def close(self) -> None:
         with self._lock:

@@ -10,24 +10,27 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import os
 import re
+import stat
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote, urlparse
 
-from mlops_decl.provider import ConfigError
+from mlops_decl.provider import ConfigError, ProviderError
 
 CHUNK = 1 << 20
 VERSION_CHARS = 16  # version = the first 16 hex digits (64 bits) of the file's sha256
 SUFFIX_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 # A file whose ctime is this recent may still change within the same timestamp tick, so its
-# facts are not cached (git's "racy clean" problem).
+# facts are not cached (git's "racy clean" problem); see _racy.
 _RACY_NS = 2_000_000_000
+_FINE_RACY_NS = 100_000_000
 
 
 @dataclass(frozen=True)
@@ -53,10 +56,11 @@ def resolve_uri(uri: str, project_dir: Path) -> Path:
             field=("uri",),
             hint="give a path relative to the project directory, or use a cloud provider for remote data",
         )
-    path = Path(text).expanduser()
-    if not path.is_absolute():
-        path = project_dir / path
-    return Path(os.path.normpath(path))
+    # strings until the end: one Path, not four, per dataset on every plan
+    text = os.path.expanduser(text)
+    if not os.path.isabs(text):
+        text = os.path.join(project_dir, text)
+    return Path(os.path.normpath(text))
 
 
 def detect_format(path: Path, declared: str | None) -> str:
@@ -168,30 +172,70 @@ def _inspect_parquet(path: Path) -> tuple[str, int, list[str]]:
     return digest.hexdigest(), int(meta.num_rows), columns
 
 
-class FileInspector:
-    """Inspects data files, caching facts by (size, mtime, ctime, inode) so a plan that asks
-    about the same file for a dataset and for the feature groups built on it hashes it once."""
+class FactsStore(Protocol):
+    """Where the inspector keeps facts between runs (the local catalog)."""
 
-    def __init__(self) -> None:
+    def exists(self) -> bool: ...
+
+    def file_facts(self) -> list[tuple[str, str, str, str, int, str]]: ...
+
+    def put_file_facts(self, row: tuple[str, str, str, str, int, str]) -> None: ...
+
+
+def _racy(started_ns: int, st: os.stat_result) -> bool:
+    """Whether the file may still change within its timestamp tick after we read it.
+
+    Timestamps with sub-second digits come from a file system that keeps nanoseconds (ext4,
+    xfs, btrfs, tmpfs); the kernel stamps them from a clock that ticks every few ms, so 100 ms
+    is safe. Whole seconds mean a coarse file system (FAT keeps 2 s): wait as git does."""
+    fine = st.st_mtime_ns % 1_000_000_000 or st.st_ctime_ns % 1_000_000_000
+    return started_ns - max(st.st_mtime_ns, st.st_ctime_ns) <= (_FINE_RACY_NS if fine else _RACY_NS)
+
+
+class FileInspector:
+    """Inspects data files, caching facts by (size, mtime, ctime, inode): in memory, so a plan
+    that asks about the same file for a dataset and for the feature groups built on it hashes
+    it once, and in `store` across runs, so an unchanged file is never read again."""
+
+    def __init__(self, store: FactsStore | None = None) -> None:
         self._lock = threading.Lock()
-        self._cache: dict[tuple[str, str], tuple[tuple[int, ...], FileFacts]] = {}
+        self._cache: dict[tuple[str, str], tuple[str, FileFacts]] = {}
+        self._stored: dict[tuple[str, str], str] = {}  # what `store` holds, by key
+        self._pending: dict[tuple[str, str], tuple[str, FileFacts]] = {}
+        self._store = store
+        self._loaded = store is None
+
+    def _load(self) -> None:
+        """Read the stored facts once, on first use (called with the lock held)."""
+        self._loaded = True
+        try:
+            rows = self._store.file_facts() if self._store is not None else []
+        except ProviderError:
+            return  # a cache: without it every file is read, as before
+        for path, fmt, signature, version, nrows, columns in rows:
+            facts = FileFacts(path, fmt, version, nrows, tuple(json.loads(columns)))
+            self._cache[(path, fmt)] = (signature, facts)
+            self._stored[(path, fmt)] = signature
 
     def inspect(self, path: Path, fmt: str) -> FileFacts:
         try:
-            st = path.stat()
+            st = os.stat(path)
         except FileNotFoundError:
             raise _unreadable(
                 path, "no such file", "check `uri` (relative paths start at the project directory)"
             ) from None
         except OSError as exc:
             raise _unreadable(path, exc.strerror or str(exc), "check the file's permissions") from exc
-        if not path.is_file():
+        if not stat.S_ISREG(st.st_mode):  # not path.is_file(): that would stat again
             raise _unreadable(path, "not a regular file", "point `uri` at a single .csv or .parquet file")
         key = (str(path), fmt)
-        signature = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+        signature = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
         with self._lock:
+            if not self._loaded:
+                self._load()
             hit = self._cache.get(key)
         if hit is not None and hit[0] == signature:
+            self._remember(key, signature, hit[1])
             return hit[1]
         started = time.time_ns()
         try:
@@ -199,7 +243,33 @@ class FileInspector:
         except OSError as exc:
             raise _unreadable(path, exc.strerror or str(exc), "check the file's permissions") from exc
         facts = FileFacts(str(path), fmt, digest[:VERSION_CHARS], rows, tuple(columns))
-        if started - st.st_ctime_ns > _RACY_NS:
+        if not _racy(started, st):
             with self._lock:
                 self._cache[key] = (signature, facts)
+            self._remember(key, signature, facts)
         return facts
+
+    def _remember(self, key: tuple[str, str], signature: str, facts: FileFacts) -> None:
+        """Store facts for later runs, once an apply has created the catalog (a plan of a new
+        project writes nothing); until then they wait for flush(). Best effort: a cache."""
+        if self._store is None or self._stored.get(key) == signature:
+            return
+        with self._lock:
+            self._pending[key] = (signature, facts)
+        if self._store.exists():
+            self.flush()
+
+    def flush(self) -> None:
+        """Write pending facts if the catalog exists (LocalEnv.close calls this)."""
+        if self._store is None or not self._pending or not self._store.exists():
+            return
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        for (path, fmt), (signature, facts) in pending.items():
+            row = (path, fmt, signature, facts.version, facts.rows, json.dumps(list(facts.columns)))
+            try:
+                self._store.put_file_facts(row)
+            except ProviderError:
+                return
+            with self._lock:
+                self._stored[(path, fmt)] = signature
