@@ -22,7 +22,9 @@ __all__ = ["Lock", "LockHeld", "LockInfo", "StateError", "StateStore", "check_pu
 
 @runtime_checkable
 class StateStore(Protocol):
-    """One state document. Writers hold the Lock; every mutation is durable before it returns."""
+    """One state document. Writers hold the Lock. A mutation survives the process being killed
+    once it returns and reaches the disk soon after (the local store: within 50 ms, group
+    commit); after compact() everything is on disk."""
 
     @property
     def path(self) -> Path | str:
