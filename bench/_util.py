@@ -207,6 +207,38 @@ def median(xs: Sequence[float]) -> float:
     return statistics.median(xs)
 
 
+def interleaved_runs(
+    commands: Sequence[tuple[Sequence[str], Path | str, dict[str, str] | None]], runs: int
+) -> list[list[Run]]:
+    """Each command `runs` times, round-robin, so a change in the machine's load (it is shared)
+    lands on every command alike instead of on whichever ran during it."""
+    out: list[list[Run]] = [[] for _ in commands]
+    for _ in range(max(1, runs)):
+        for i, (argv, cwd, env) in enumerate(commands):
+            out[i].append(run_measured(argv, cwd, env).check())
+    return out
+
+
+def ensure_bytecode(mlops: Sequence[str]) -> None:
+    """Compile mlops-decl's modules as pip does for a regular install, so an environment with
+    PYTHONDONTWRITEBYTECODE set (or a fresh editable install) does not time source compiles."""
+    exe = Path(mlops[0])
+    python = [sys.executable]
+    if exe.name == "mlops-decl":  # the console script: its shebang names the interpreter
+        first = exe.read_text(errors="replace").splitlines()[0]
+        if first.startswith("#!"):
+            python = first[2:].split()
+    probe = subprocess.run(
+        [*python, "-c", "import mlops_decl, os; print(os.path.dirname(mlops_decl.__file__))"],
+        capture_output=True,
+        text=True,
+    )
+    if probe.returncode == 0:
+        pkg = probe.stdout.strip()
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        subprocess.run([*python, "-m", "compileall", "-q", pkg], capture_output=True, env=env)
+
+
 def which_mlops() -> list[str]:
     """The `mlops-decl` console script when on PATH (what a user types), else python -m."""
     exe = shutil.which("mlops-decl")

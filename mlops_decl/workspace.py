@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +38,8 @@ class Workspace:
 
     def plan_variables(self) -> tuple[dict[str, Any], dict[str, str]]:
         """(non-sensitive values, sha256 of sensitive ones) for a saved plan."""
+        import hashlib
+
         clear = {k: v for k, v in self.variables.values.items() if k not in self.variables.sensitive}
         hashed = {
             k: hashlib.sha256(repr(v).encode()).hexdigest()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -14,7 +13,7 @@ from pydantic import ValidationError
 from mlops_decl import kinds
 from mlops_decl.config.errors import translate
 from mlops_decl.config.raw_check import PROJECT_FILE, allowed_fields, check_file
-from mlops_decl.config.yaml_source import PathKey, Positions, read_yaml_file
+from mlops_decl.config.yaml_source import PathKey, Positions, parse_yaml, read_text
 from mlops_decl.diagnostics import Diagnostic, DiagnosticError, Source
 
 # Variable files are YAML too; this suffix keeps them out of the config itself.
@@ -67,13 +66,16 @@ class Project:
     variables: dict[str, VariableDecl] = field(default_factory=dict)
     resources: dict[str, ResourceConfig] = field(default_factory=dict)
     outputs: dict[str, OutputConfig] = field(default_factory=dict)
-    files: dict[str, str] = field(default_factory=dict)  # relative path -> sha256
+    files: dict[str, str] = field(default_factory=dict)  # relative path -> text
 
     @property
     def config_hash(self) -> str:
+        import hashlib  # hashed when a plan asks, from the text already read for parsing
+
         h = hashlib.sha256()
         for name in sorted(self.files):
-            h.update(name.encode() + b"\0" + self.files[name].encode() + b"\n")
+            digest = hashlib.sha256(self.files[name].encode()).hexdigest()
+            h.update(name.encode() + b"\0" + digest.encode() + b"\n")
         return h.hexdigest()
 
 
@@ -111,7 +113,8 @@ def load_project(root: Path) -> Project:
         rel = path.relative_to(root).as_posix()
         is_project = path == top
         try:
-            data, pos = read_yaml_file(path, rel)
+            text = read_text(path, rel)
+            data, pos = parse_yaml(text, rel)
             if data is None:
                 if is_project:
                     raise DiagnosticError(
@@ -129,7 +132,7 @@ def load_project(root: Path) -> Project:
         if is_project:
             project = _new_project(root, data, pos, errors)
         if project is not None:
-            project.files[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+            project.files[rel] = text
             _merge(project, data, pos, errors)
         # else: mlops.yaml is broken; the other files were still parsed and checked above
     if errors or project is None:
