@@ -269,8 +269,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--repeat",
         type=int,
-        default=1,
-        help="mlops-decl cycles per size; the fastest run of each step counts",
+        default=3,
+        help="mlops-decl cycles per size (default 3: seconds each, and the machine is shared); "
+        "the fastest run of each step counts",
     )
     ap.add_argument(
         "--tf-repeat", type=int, default=1, help="the same for Terraform (its chain apply is minutes)"
