@@ -12,11 +12,11 @@ from __future__ import annotations
 import math
 import os
 import random
-import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from mlops_decl import workers
 from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 from mlops_decl.provider import ProviderError
 
@@ -84,27 +84,14 @@ def call_timeout() -> float | None:
 
 
 def call_with_timeout(fn: Callable[[], T], timeout: float | None, what: str = "the provider call") -> T:
-    """fn() in a daemon thread; CallTimeout if it has not returned after `timeout` seconds."""
+    """fn() on a pooled daemon worker; CallTimeout if it has not returned after `timeout`
+    seconds (the worker is left to finish, or not, in the background)."""
     if timeout is None:
         return fn()
-    box: dict[str, Any] = {}
-    done = threading.Event()
-
-    def target() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as exc:  # handed to the caller
-            box["error"] = exc
-        finally:
-            done.set()
-
-    worker = threading.Thread(target=target, name=f"call:{what}", daemon=True)
-    worker.start()
-    if not done.wait(timeout):
+    result = workers.call(fn)
+    if not result.wait(timeout):
         raise CallTimeout(what, timeout)
-    if "error" in box:
-        raise box["error"]
-    value: T = box["value"]
+    value: T = result.value()
     return value
 
 

@@ -8,12 +8,15 @@ the process alive after the walk gave up on it (second Ctrl-C).
 
 from __future__ import annotations
 
+import functools
 import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
+
+from mlops_decl import workers
 
 N = TypeVar("N", bound=Hashable)
 
@@ -123,7 +126,7 @@ def walk(
         while ready and len(running) < parallelism and not (stop and stop.is_set()):
             node = ready.popleft()
             running.add(node)
-            threading.Thread(target=run, args=(node,), name=f"walk:{node}", daemon=True).start()
+            workers.submit(functools.partial(run, node))
         if not running:
             break
         try:
