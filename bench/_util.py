@@ -219,15 +219,20 @@ def interleaved_runs(
     return out
 
 
+def mlops_python(mlops: Sequence[str]) -> list[str]:
+    """The interpreter mlops-decl runs on: the console script's shebang, else this one."""
+    exe = Path(mlops[0])
+    if exe.name == "mlops-decl":
+        first = exe.read_text(errors="replace").splitlines()[0]
+        if first.startswith("#!"):
+            return first[2:].split()
+    return [sys.executable]
+
+
 def ensure_bytecode(mlops: Sequence[str]) -> None:
     """Compile mlops-decl's modules as pip does for a regular install, so an environment with
     PYTHONDONTWRITEBYTECODE set (or a fresh editable install) does not time source compiles."""
-    exe = Path(mlops[0])
-    python = [sys.executable]
-    if exe.name == "mlops-decl":  # the console script: its shebang names the interpreter
-        first = exe.read_text(errors="replace").splitlines()[0]
-        if first.startswith("#!"):
-            python = first[2:].split()
+    python = mlops_python(mlops)
     probe = subprocess.run(
         [*python, "-c", "import mlops_decl, os; print(os.path.dirname(mlops_decl.__file__))"],
         capture_output=True,

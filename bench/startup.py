@@ -29,6 +29,7 @@ from _util import (  # noqa: E402
     REPO,
     ensure_bytecode,
     interleaved_runs,
+    mlops_python,
     print_machine,
     ratio,
     run_measured,
@@ -41,6 +42,20 @@ from _util import (  # noqa: E402
 )
 
 TF_VALIDATE = "terraform validate (100 terraform_data)"
+# What any CLI on this stack pays before its own code: click, PyYAML, and pydantic with 20 small
+# models (the kinds are ~20 classes) each validating one dict.
+STACK = "click + PyYAML + pydantic, 20 models (stack floor)"
+STACK_CODE = """
+import os
+os.environ["PYDANTIC_DISABLE_PLUGINS"] = "__all__"
+import click, yaml
+from pydantic import BaseModel, ConfigDict
+class S(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+for i in range(20):
+    ns = {"__annotations__": {f"f{j}": (str | None) for j in range(8)}, **{f"f{j}": None for j in range(8)}}
+    type(f"M{i}", (S,), ns).model_validate({"f0": "x"})
+"""
 
 
 def ms(x: float) -> str:
@@ -65,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"mlops-decl: {' '.join(mlops)}; {args.runs} rounds, every command once per round\n")
     commands: list[tuple[str, list[str], Path, dict[str, str] | None]] = [
         ("python -c pass (interpreter floor)", [sys.executable, "-c", "pass"], REPO, None),
+        (STACK, [*mlops_python(mlops), "-c", STACK_CODE], REPO, None),
         ("mlops-decl --help", [*mlops, "--help"], REPO, None),
         ("mlops-decl --version", [*mlops, "--version"], REPO, None),
     ]
