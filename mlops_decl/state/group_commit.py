@@ -20,8 +20,9 @@ _datasync = getattr(os, "fdatasync", os.fsync)
 
 
 class GroupCommit:
-    def __init__(self, interval: float = 0.05):
+    def __init__(self, interval: float = 0.05, idle_exit: float = 2.0):
         self.interval = interval
+        self.idle_exit = idle_exit  # a store left open in a long-lived process keeps no thread
         self._cv = threading.Condition()
         self._io = threading.Lock()  # held around every fdatasync and while the fd is let go
         self._fd: int | None = None
@@ -64,8 +65,11 @@ class GroupCommit:
     def _run(self) -> None:
         while True:
             with self._cv:
-                while not self._dirty:
-                    self._cv.wait()
+                if not self._dirty:
+                    self._cv.wait(self.idle_exit)
+                if not self._dirty:  # idle: end, and let the next write start a new thread
+                    self._thread = None
+                    return
                 self._dirty = False
             with self._io:
                 fd = self._fd  # None once released: nothing left to sync

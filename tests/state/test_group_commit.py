@@ -92,3 +92,27 @@ def test_a_failed_sync_is_reported_to_the_next_writer(monkeypatch: pytest.Monkey
     finally:
         os.close(r)
         os.close(w)
+
+
+def test_an_idle_syncer_keeps_no_thread_and_restarts_on_the_next_write(
+    tmp_path: Path, syncs: list[tuple[int, float]]
+) -> None:
+    gc = group_commit.GroupCommit(interval=0.01, idle_exit=0.1)
+    fd = os.open(tmp_path / "j", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.write(fd, b"a\n")
+        gc.written(fd)
+        deadline = time.monotonic() + 3
+        while gc._thread is not None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert gc._thread is None, "the syncer thread outlived its idle time"
+        assert len(syncs) == 1
+        os.write(fd, b"b\n")
+        gc.written(fd)
+        deadline = time.monotonic() + 3
+        while len(syncs) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(syncs) == 2, "the write after the idle exit was never synced"
+    finally:
+        gc.release()
+        os.close(fd)
