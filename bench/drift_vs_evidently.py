@@ -1,7 +1,8 @@
 """Drift check: the local provider against Evidently's DataDriftPreset on the same data.
 
     python bench/drift_vs_evidently.py                 # 1,000,000 rows x 20 numeric columns
-    python bench/drift_vs_evidently.py --rows 100000   # a smoke size
+    python bench/drift_vs_evidently.py --rows 100000   # a smaller size
+    python bench/drift_vs_evidently.py --smoke         # 20,000 rows, no Evidently (CI)
 
 Reference and current each have --rows rows; the first --shifted columns of the current data
 are shifted (mean, scale or both), the rest drawn as the reference. Three processes:
@@ -186,7 +187,10 @@ def main() -> None:
     parser.add_argument("--evidently-python", default=EVIDENTLY_PYTHON)
     parser.add_argument("--worker", choices=["prepare", "check", "evidently"], help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--smoke", action="store_true", help="20,000 rows, no Evidently (CI)")
     args = parser.parse_args()
+    if args.smoke:
+        args.rows, args.evidently_python = 20_000, ""
     if args.worker == "prepare":
         print(json.dumps(worker_prepare(args.rows, args.cols, args.shifted, args.workdir)))
         return
@@ -194,6 +198,10 @@ def main() -> None:
         print(json.dumps((worker_check if args.worker == "check" else worker_evidently)(args.workdir)))
         return
 
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _util import print_machine
+
+    print_machine()
     print(
         f"drift check: {args.rows:,} rows x {args.cols} numeric columns ({args.shifted} shifted), reference and current"
     )
@@ -205,10 +213,9 @@ def main() -> None:
             f"mlops-decl local: profile at apply {prep['profile_seconds']:.2f} s (peak {prep['profile_peak_mb']:.0f} MB); "
             f"check {ours['seconds']:.2f} s, check process peak RSS {ours['peak_rss_mb']:.0f} MB; methods {ours['methods']}"
         )
-        if not Path(args.evidently_python).exists():
-            print(
-                f"Evidently skipped: no {args.evidently_python} (make the venv: see tests/providers/record_evidently.py)"
-            )
+        if not args.evidently_python or not Path(args.evidently_python).exists():
+            why = "--smoke" if args.smoke else f"no {args.evidently_python}"
+            print(f"Evidently skipped: {why} (make the venv: see tests/providers/record_evidently.py)")
             return
         theirs = run_worker(args.evidently_python, "evidently", args, workdir)
     print(
