@@ -57,6 +57,7 @@ class Catalog:
         self.path = path
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        self._found: bool | None = None  # exists(): checked once, then known
 
     def _connect(self) -> sqlite3.Connection:
         # Called with the lock held. Opened lazily: `validate` and `--help` never touch disk.
@@ -130,8 +131,13 @@ class Catalog:
         return (rows[0][0], rows[0][1]) if rows else None
 
     def exists(self) -> bool:
-        """Whether the catalog has been created (by an apply); reading it must not create it."""
-        return self._conn is not None or self.path.exists()
+        """Whether the catalog has been created (by an apply); reading it must not create it.
+        Only this process's first write creates it, so a "no" is remembered until then."""
+        if self._conn is not None:
+            return True
+        if self._found is None:
+            self._found = self.path.exists()
+        return self._found
 
     def file_facts(self) -> list[tuple[str, str, str, str, int, str]]:
         """Every cached (path, format, signature, version, rows, columns JSON)."""
@@ -145,6 +151,7 @@ class Catalog:
 
     def close(self) -> None:
         with self._lock:
+            self._found = None
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
