@@ -30,10 +30,14 @@ class GroupCommit:
         self._error: OSError | None = None
         self._thread: threading.Thread | None = None
 
+    def check(self) -> None:
+        """Raise the error of a failed background sync, before the next line is written."""
+        with self._cv:
+            self._raise_pending()
+
     def written(self, fd: int) -> None:
         """A line was appended to fd; it reaches the disk within `interval`."""
         with self._cv:
-            self._raise_pending()
             self._fd, self._dirty = fd, True
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="state-journal-sync", daemon=True)

@@ -183,6 +183,8 @@ class LocalStateStore:
         except (TypeError, ValueError) as exc:
             raise StateError(f"cannot record `{op}` in the state: a value is not JSON ({exc})") from None
         fd = self._journal_fd()
+        if self.durable:
+            self._syncer.check()  # a failed sync fails this put before its line is written
         try:
             write_all(fd, text.encode())
             if self.durable:

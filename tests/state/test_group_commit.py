@@ -88,7 +88,8 @@ def test_a_failed_sync_is_reported_to_the_next_writer(monkeypatch: pytest.Monkey
         while gc._error is None and time.monotonic() < deadline:
             time.sleep(0.01)
         with pytest.raises(OSError, match="Input/output error"):
-            gc.written(w)
+            gc.check()
+        gc.check()  # reported once
     finally:
         os.close(r)
         os.close(w)
@@ -116,3 +117,29 @@ def test_an_idle_syncer_keeps_no_thread_and_restarts_on_the_next_write(
     finally:
         gc.release()
         os.close(fd)
+
+
+def test_a_failed_sync_fails_the_next_put_before_its_line_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = LocalStateStore(tmp_path / "state.json", min_compact=10_000)
+    _put(store, 0)
+    _put(store, 1)
+    store._syncer.sync()
+
+    def failing(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(group_commit, "_datasync", failing)
+    _put(store, 2)  # written; its background sync fails
+    deadline = time.monotonic() + 2
+    while store._syncer._error is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    lines = (tmp_path / "state.journal").read_bytes().count(b"\n")
+    with pytest.raises(OSError, match="Input/output error"):
+        _put(store, 3)
+    assert (tmp_path / "state.journal").read_bytes().count(b"\n") == lines
+    monkeypatch.undo()
+    store.close()
+    reopened = LocalStateStore(tmp_path / "state.json").read()
+    assert sorted(reopened.resources) == ["dataset.d0", "dataset.d1", "dataset.d2"]
