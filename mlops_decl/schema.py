@@ -48,7 +48,11 @@ def _rawify(tp: Any) -> Any:
     if origin is Annotated:
         args = get_args(tp)
         keep = [m for m in args[1:] if isinstance(m, FieldInfo) and m.discriminator]
+        # constraints (annotated_types' MinLen, Gt, ...) bind the value, not the reference
+        limits = [m for m in args[1:] if not isinstance(m, (FieldInfo, _AllowRef))]
         inner = _rawify(args[0])
+        if limits and not keep:
+            return Annotated[(_strip_allow(inner), *limits, _AllowRef())]
         if not keep:
             return inner
         # the discriminator must sit on the bare union, with the reference escape outside it
@@ -91,7 +95,8 @@ def raw_model(model: type[BaseModel]) -> type[BaseModel]:
         if name == "type" and get_origin(ann) is Literal:
             raw_ann: Any = ann  # a discriminator must stay literal
         else:
-            raw_ann = _rawify(_reattach(ann, info))
+            limits = [m for m in info.metadata if not isinstance(m, FieldInfo)]
+            raw_ann = _rawify(_reattach(Annotated[(ann, *limits)] if limits else ann, info))
         default: Any = ... if info.is_required() else info.default
         field = Field(default, description=info.description)
         if info.default_factory is not None:

@@ -125,6 +125,29 @@ SAMPLES: dict[str, tuple[dict[str, Any], bool]] = {
         False,
     ),
     "project-key-in-resource-file": ({"project": "p"}, False),
+    # constraints bind literal values, and a reference still stands in for the whole value
+    "empty-list-where-one-is-needed": (
+        _res("feature_group", {"source": "${dataset.d}", "entity": [], "features": FEATURES}),
+        False,
+    ),
+    "list-constraint-reference": (
+        _res("feature_group", {"source": "${dataset.d}", "entity": "${var.keys}", "features": FEATURES}),
+        True,
+    ),
+    "number-below-minimum": (_res("endpoint", {**ENDPOINT, "replicas": -1}), False),
+    "fraction-out-of-range": (
+        _res(
+            "training_pipeline",
+            {
+                "inputs": ["${feature_group.f}"],
+                "label": "y",
+                "registers": "${model.m}",
+                "estimator": "x.Y",
+                "split": {"test_size": 1.5},
+            },
+        ),
+        False,
+    ),
 }
 
 
