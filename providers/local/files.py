@@ -79,7 +79,7 @@ def detect_format(path: Path, declared: str | None) -> str:
 class _HashingReader(io.RawIOBase):
     """Feeds every byte read through it into a hash, so parsing and hashing share one pass."""
 
-    def __init__(self, raw: io.BufferedReader, digest: Any):
+    def __init__(self, raw: Any, digest: Any):
         self._raw = raw
         self._digest = digest
 
@@ -131,9 +131,12 @@ def _not_utf8(path: Path, exc: UnicodeDecodeError) -> ConfigError:
 
 
 def _inspect_csv(path: Path) -> tuple[str, int, list[str]]:
-    with open(path, "rb") as raw:
-        data = raw.read(CHUNK + 1)
-        if len(data) <= CHUNK:
+    with open(path, "rb", buffering=0) as raw:
+        # readall() sizes its buffer from fstat; read(CHUNK + 1) allocated 1 MiB per file,
+        # most of a fresh plan's file inspection (mmap, page faults) for small files.
+        small = os.fstat(raw.fileno()).st_size <= CHUNK
+        data = raw.readall() if small else b""
+        if small and len(data) <= CHUNK:
             # small file (the common case, and every plan hashes every file): one read, no
             # streaming layers
             digest = hashlib.sha256(data)

@@ -177,3 +177,19 @@ def test_unknown_local_field(local, project, spec, write_csv):
     with pytest.raises(ConfigError) as err:
         local.handler("dataset").plan(spec("dataset", "d", uri="d.csv", local={"cache": True}), None)
     assert err.value.field == ("local", "cache")
+
+
+@pytest.mark.parametrize("target", [1 << 20, (1 << 20) + 1, 3 * (1 << 20) + 5])
+def test_small_and_streamed_files_give_the_same_facts(local, project, spec, target):
+    """Files up to 1 MiB are read in one go, bigger ones streamed: both hash every byte and
+    count every row, also at the boundary."""
+    header, row = b"a,b\n", b"12,34\n"
+    n = (target - len(header)) // len(row)
+    data = header + row * n
+    data = data[: -len(row)] + b"7" * (target - len(data)) + row  # widen the last row to fit
+    path = project / "big.csv"
+    path.write_bytes(data)
+    planned = local.handler("dataset").plan(spec("dataset", "big", uri="big.csv"), None)
+    assert len(data) == target
+    assert planned["version"] == hashlib.sha256(data).hexdigest()[:16]
+    assert planned["rows"] == n and planned["columns"] == ["a", "b"]
