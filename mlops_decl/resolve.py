@@ -13,26 +13,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from mlops_decl import kinds
-from mlops_decl.config.errors import translate
+from mlops_decl.config.errors import errors_outside, paths_where, translate
 from mlops_decl.config.expressions import UNKNOWN, Ref, render
 from mlops_decl.config.project import ResourceConfig
-from mlops_decl.config.raw_check import errors_outside
 from mlops_decl.config.yaml_source import PathKey
 from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 
 _PLACEHOLDER = "\x00unknown\x00"
 
 ProviderBlocks = frozenset(kinds.PROVIDER_BLOCKS)
-
-
-def _unknown_paths(value: Any, path: PathKey = ()) -> list[PathKey]:
-    if value is UNKNOWN:
-        return [path]
-    if isinstance(value, dict):
-        return [p for k, v in value.items() for p in _unknown_paths(v, (*path, k))]
-    if isinstance(value, list):
-        return [p for i, v in enumerate(value) for p in _unknown_paths(v, (*path, i))]
-    return []
 
 
 def _set(container: Any, path: PathKey, value: Any) -> None:
@@ -66,7 +55,7 @@ def resolve_body(
     """(attributes with UNKNOWN where not yet known, the validated model when fully known)."""
     rendered = render(rc.body, lookup)
     model_cls = kinds.KINDS[rc.kind]
-    unknown = _unknown_paths(rendered)
+    unknown = paths_where(rendered, lambda v: v is UNKNOWN)
     candidate = _replace_unknown(rendered) if unknown else rendered
     try:
         model = model_cls.model_validate(candidate)

@@ -9,6 +9,7 @@ whose job overruns is simply not waited for; it rejoins the pool if the job ever
 
 from __future__ import annotations
 
+import itertools
 import queue
 import threading
 from collections import deque
@@ -16,8 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 _idle: deque[_Worker] = deque()  # append/pop are atomic: no lock needed
-_count = 0
-_count_lock = threading.Lock()
+_numbers = itertools.count(1)  # next() is atomic too
 
 
 class _Worker(threading.Thread):
@@ -34,14 +34,10 @@ class _Worker(threading.Thread):
 
 def submit(fn: Callable[[], Any]) -> None:
     """Run fn() on an idle worker (or a new one). fn must not raise: wrap it (see `call`)."""
-    global _count
     try:
         worker = _idle.pop()
     except IndexError:
-        with _count_lock:
-            _count += 1
-            n = _count
-        worker = _Worker(f"mlops-worker-{n}")
+        worker = _Worker(f"mlops-worker-{next(_numbers)}")
         worker.start()
     worker.jobs.put(fn)
 

@@ -57,6 +57,29 @@ def data_path(data: Any, loc: Iterable[str | int]) -> PathKey:
     return tuple(path)
 
 
+def paths_where(value: Any, hit: Callable[[Any], bool], path: PathKey = ()) -> list[PathKey]:
+    """Paths of the leaves (and containers) in `value` for which `hit` is true."""
+    if hit(value):
+        return [path]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in paths_where(v, hit, (*path, k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in paths_where(v, hit, (*path, i))]
+    return []
+
+
+def errors_outside(errors: Iterable[Any], data: Any, skip: list[PathKey]) -> list[Any]:
+    """pydantic errors, without those at or below a path in `skip` (values not known yet)."""
+    if not skip:
+        return list(errors)
+    out = []
+    for err in errors:
+        path = data_path(data, err["loc"])
+        if not any(path[: len(p)] == p for p in skip):
+            out.append(err)
+    return out
+
+
 def _is_field_name(part: str) -> bool:
     # union tags look like class names or type names ("MetricThresholdGate", "int", "constrained-str")
     return (

@@ -10,13 +10,12 @@ JSON Schema only.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from mlops_decl import kinds
-from mlops_decl.config.errors import data_path, translate
+from mlops_decl.config.errors import errors_outside, paths_where, translate
 from mlops_decl.config.yaml_source import PathKey, Positions
 from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 
@@ -39,27 +38,8 @@ class _ProjectFile(_ResourceFile):
     providers: Any = None
 
 
-def ref_paths(value: Any, path: PathKey = ()) -> list[PathKey]:
-    """Paths of the strings holding a `${...}` reference."""
-    if isinstance(value, str):
-        return [path] if "${" in value else []
-    if isinstance(value, dict):
-        return [p for k, v in value.items() for p in ref_paths(v, (*path, k))]
-    if isinstance(value, list):
-        return [p for i, v in enumerate(value) for p in ref_paths(v, (*path, i))]
-    return []
-
-
-def errors_outside(errors: Iterable[Any], data: Any, skip: list[PathKey]) -> list[Any]:
-    """pydantic errors, without those at or below a path in `skip`."""
-    if not skip:
-        return list(errors)
-    out = []
-    for err in errors:
-        path = data_path(data, err["loc"])
-        if not any(path[: len(p)] == p for p in skip):
-            out.append(err)
-    return out
+def _is_ref(value: Any) -> bool:
+    return isinstance(value, str) and "${" in value
 
 
 def check_file(data: Any, pos: Positions, is_project: bool) -> None:
@@ -137,7 +117,7 @@ def _model_errors(model: type[BaseModel], body: Any, at: PathKey) -> list[Any]:
     try:
         model.model_validate(body)
     except ValidationError as exc:
-        errs = errors_outside(exc.errors(include_url=False), body, ref_paths(body))
+        errs = errors_outside(exc.errors(include_url=False), body, paths_where(body, _is_ref))
         return [{**e, "loc": (*at, *e["loc"])} for e in errs]
     return []
 

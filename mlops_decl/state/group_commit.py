@@ -55,11 +55,9 @@ class GroupCommit:
 
     def release(self) -> None:
         """Sync, and forget the descriptor: the caller is about to close it."""
-        with self._io:
-            with self._cv:
-                fd, self._fd, self._dirty = self._fd, None, False
-            if fd is not None:
-                _datasync(fd)
+        self.sync()
+        with self._io, self._cv:  # the thread syncs under _io, so it never sees a closed fd
+            self._fd, self._dirty = None, False
 
     def _raise_pending(self) -> None:
         if self._error is not None:
