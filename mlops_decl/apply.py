@@ -15,13 +15,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlops_decl import kinds
 from mlops_decl.config.expressions import UNKNOWN, Ref, contains_unknown, render
 from mlops_decl.config.project import ResourceConfig
 from mlops_decl.config.yaml_source import Positions
 from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 from mlops_decl.diff import same
 from mlops_decl.hooks import Hooks
+from mlops_decl.kind_rules import COMPUTED
 from mlops_decl.plan import (
     SENSITIVE,
     Action,
@@ -148,7 +148,7 @@ class Applier:
         planned = change.after or {}
         hidden = set(change.sensitive_paths)
         for key, value in planned.items():
-            if value is UNKNOWN or key in kinds.COMPUTED.get(change.kind, ()) and key not in final:
+            if value is UNKNOWN or key in COMPUTED.get(change.kind, ()) and key not in final:
                 continue
             if key in final and not contains_unknown(value) and not same(final[key], value):
                 shown = "" if key in hidden else f" ({value!r} -> {final[key]!r})"

@@ -8,10 +8,11 @@ import heapq
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlops_decl import kinds
+from mlops_decl import kind_check
 from mlops_decl.config.expressions import RefSyntaxError, iter_refs, parse_ref
 from mlops_decl.config.project import Project
 from mlops_decl.diagnostics import Diagnostic, DiagnosticError, Source
+from mlops_decl.kind_rules import COMPUTED, KIND_NAMES, META_ARGUMENTS, PROVIDER_BLOCKS
 
 
 @dataclass
@@ -121,8 +122,7 @@ class Graph:
 def _attr_ok(kind: str, attr: tuple[str, ...]) -> bool:
     if not attr:
         return True
-    model = kinds.KINDS[kind]
-    return attr[0] in model.model_fields or attr[0] in kinds.COMPUTED[kind]
+    return attr[0] in kind_check.field_names(kind) or attr[0] in COMPUTED[kind]
 
 
 def build_graph(project: Project) -> Graph:
@@ -155,13 +155,13 @@ def build_graph(project: Project) -> Graph:
                     )
                 )
             return None
-        if ref.kind not in kinds.KINDS:
-            close = difflib.get_close_matches(ref.kind, list(kinds.KINDS), n=1)
+        if ref.kind not in KIND_NAMES:
+            close = difflib.get_close_matches(ref.kind, list(KIND_NAMES), n=1)
             errors.append(
                 Diagnostic(
                     f"`${{{text}}}` names unknown kind `{ref.kind}`",
                     src,
-                    hint=f"did you mean `{close[0]}`?" if close else "kinds: " + ", ".join(kinds.KINDS),
+                    hint=f"did you mean `{close[0]}`?" if close else "kinds: " + ", ".join(KIND_NAMES),
                 )
             )
             return None
@@ -179,9 +179,9 @@ def build_graph(project: Project) -> Graph:
             return None
         if not _attr_ok(ref.kind, ref.attr):
             fields = sorted(
-                (set(kinds.KINDS[ref.kind].model_fields) | kinds.COMPUTED[ref.kind])
-                - kinds.META_ARGUMENTS
-                - set(kinds.PROVIDER_BLOCKS)
+                (set(kind_check.field_names(ref.kind)) | COMPUTED[ref.kind])
+                - META_ARGUMENTS
+                - set(PROVIDER_BLOCKS)
             )
             near_attr = difflib.get_close_matches(ref.attr[0], fields, n=1)
             errors.append(

@@ -1,7 +1,11 @@
 """The seven resource kinds, provider-neutral, as pydantic models (DESIGN §2).
 
-These validate *resolved* values. `mlops_decl.schema` derives from them the raw-YAML models
-(where any field may also hold a `${...}` string) and the JSON Schema in schemas/.
+The single definition of what each kind holds. These validate *resolved* values.
+`mlops_decl.schema` derives from them the raw-YAML models (where any field may also hold a
+`${...}` string) and the JSON Schema in schemas/; `mlops_decl.compile_kinds` derives the
+pydantic-core schemas in kinds_compiled.py, which the commands validate with, so that a start
+does not pay for importing pydantic and building these classes (~50 ms). Names, computed
+attributes and the cross-field rules live in kind_rules.py, shared by both.
 """
 
 from __future__ import annotations
@@ -10,7 +14,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-PROVIDER_BLOCKS = ("local", "sagemaker", "vertex", "databricks")
+from mlops_decl import kind_rules as rules
+from mlops_decl.kind_rules import COMPUTED, META_ARGUMENTS, PROVIDER_BLOCKS
+
+__all__ = ["COMPUTED", "KINDS", "META_ARGUMENTS", "PROVIDER_BLOCKS"]
 
 
 class Strict(BaseModel):
@@ -38,9 +45,6 @@ class Resource(Strict):
     sagemaker: dict[str, Any] | None = None
     vertex: dict[str, Any] | None = None
     databricks: dict[str, Any] | None = None
-
-
-META_ARGUMENTS = frozenset({"provider", "depends_on", "lifecycle"})
 
 
 class Dataset(Resource):
@@ -85,8 +89,7 @@ class TrainingPipeline(Resource):
 
     @model_validator(mode="after")
     def _one_way_to_train(self) -> TrainingPipeline:
-        if (self.estimator is None) == (self.entrypoint is None):
-            raise ValueError("give exactly one of `estimator` or `entrypoint`")
+        rules.one_way_to_train(self.__dict__)
         return self
 
 
@@ -97,9 +100,8 @@ class MetricThresholdGate(Strict):
     max: float | None = None
 
     @model_validator(mode="after")
-    def _bound(self) -> MetricThresholdGate:
-        if self.min is None and self.max is None:
-            raise ValueError("a metric_threshold gate needs `min` or `max`")
+    def _gate_has_bound(self) -> MetricThresholdGate:
+        rules.gate_has_bound(self.__dict__)
         return self
 
 
@@ -176,18 +178,6 @@ KINDS: dict[str, type[Resource]] = {
     "monitor": Monitor,
 }
 
-# Attributes a kind exposes beyond its fields, usable as ${kind.name.attr}. Known after apply.
-COMPUTED: dict[str, frozenset[str]] = {
-    "dataset": frozenset({"id", "version", "rows", "columns", "path"}),
-    "feature_group": frozenset({"id", "source_version", "store"}),
-    "training_pipeline": frozenset({"id"}),
-    "model": frozenset({"id", "name", "latest_version", "aliases"}),
-    "registry_policy": frozenset({"id"}),
-    "endpoint": frozenset({"id", "url", "status", "serving_version"}),
-    "monitor": frozenset({"id", "reference_profile"}),
-}
-
-
 # --- the project file -------------------------------------------------------------------
 
 
@@ -200,9 +190,8 @@ class Backend(Strict):
     dynamodb_table: str | None = None
 
     @model_validator(mode="after")
-    def _s3_needs(self) -> Backend:
-        if self.type == "s3" and not (self.bucket and self.key):
-            raise ValueError("an s3 backend needs `bucket` and `key`")
+    def _s3_backend_complete(self) -> Backend:
+        rules.s3_backend_complete(self.__dict__)
         return self
 
 
@@ -218,3 +207,21 @@ class ProjectSettings(Strict):
     backend: Backend = Field(default_factory=lambda: Backend())
     default_provider: str = "local"
     providers: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+# --- a file's shape, checked before the bodies in it -------------------------------------
+
+
+class ResourceFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+    variables: dict[str, dict[str, Any]] | None = None
+    resources: dict[str, dict[str, dict[str, Any]] | None] | None = None
+    outputs: dict[str, Any] | None = None
+
+
+class ProjectFile(ResourceFile):
+    # checked field by field by ProjectSettings when the project is built
+    project: Any = None
+    backend: Any = None
+    default_provider: Any = None
+    providers: Any = None

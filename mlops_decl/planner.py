@@ -11,7 +11,7 @@ from mlops_decl.config.expressions import UNKNOWN, Ref, contains_unknown, render
 from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 from mlops_decl.diff import changed_fields
 from mlops_decl.hooks import Hooks
-from mlops_decl.kinds import COMPUTED
+from mlops_decl.kind_rules import COMPUTED
 from mlops_decl.plan import Action, Change, Drift, Plan, mark_sensitive, scrub, secret_values
 from mlops_decl.provider import NAME_KEY, ConfigError, ProviderError
 from mlops_decl.resolve import resolve_body

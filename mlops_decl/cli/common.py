@@ -48,12 +48,12 @@ def backend_for(root: Path, ws: Any = None) -> tuple[Any, Any]:
     settings: dict[str, Any] = {}
     top = root / "mlops.yaml"
     if ws is not None:
-        settings = ws.project.settings.backend.model_dump(exclude_none=True)
+        settings = ws.project.settings.backend
     elif top.is_file():
         from mlops_decl.config.project import load_project
 
-        settings = load_project(root).settings.backend.model_dump(exclude_none=True)
-    return open_backend(root, settings)
+        settings = load_project(root).settings.backend
+    return open_backend(root, {k: v for k, v in settings.items() if v is not None})
 
 
 def lock_info(operation: str, root: Path) -> Any:

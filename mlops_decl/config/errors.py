@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic_core import ValidationError
 
 from mlops_decl.config.yaml_source import PathKey, Positions
 from mlops_decl.diagnostics import Diagnostic
@@ -287,7 +287,7 @@ def _message(etype: str, err: Any, expected: list[str]) -> tuple[str, str | None
 
 
 def _hint_for_rule(msg: str) -> str:
-    """A hint for a model validator's message (kinds.py words them `needs X or Y` etc.)."""
+    """A hint for a model validator's message (kind_rules.py words them `needs X or Y` etc.)."""
     names = re.findall(r"`([^`]+)`", msg)
     if "exactly one of" in msg and names:
         return "keep exactly one of " + " or ".join(f"`{n}:`" for n in names)

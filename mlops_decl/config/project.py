@@ -8,9 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from mlops_decl import kinds
+from mlops_decl import kind_check
 from mlops_decl.config.errors import translate
 from mlops_decl.config.raw_check import PROJECT_FILE, allowed_fields, check_file
 from mlops_decl.config.yaml_source import PathKey, Positions, parse_yaml, read_text
@@ -34,10 +32,30 @@ class ResourceConfig:
         return self.positions.source((*self.path, *sub), key=key)
 
 
+@dataclass(frozen=True)
+class VariableSpec:
+    """A variable's declaration as kinds.Variable validates it (defaults filled in)."""
+
+    type: str = "any"
+    default: Any = None
+    description: str | None = None
+    sensitive: bool = False
+
+
+@dataclass(frozen=True)
+class Settings:
+    """mlops.yaml's settings as kinds.ProjectSettings validates them (defaults filled in)."""
+
+    project: str
+    backend: dict[str, Any]  # kinds.Backend's fields
+    default_provider: str = "local"
+    providers: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
 @dataclass
 class VariableDecl:
     name: str
-    decl: kinds.Variable
+    decl: VariableSpec
     source: Source
 
 
@@ -61,7 +79,7 @@ class OutputConfig:
 @dataclass
 class Project:
     root: Path
-    settings: kinds.ProjectSettings
+    settings: Settings
     settings_positions: Positions
     variables: dict[str, VariableDecl] = field(default_factory=dict)
     resources: dict[str, ResourceConfig] = field(default_factory=dict)
@@ -145,8 +163,8 @@ def _new_project(
 ) -> Project | None:
     settings_data = {k: data[k] for k in ("project", "backend", "default_provider", "providers") if k in data}
     try:
-        settings = kinds.ProjectSettings.model_validate(settings_data)
-    except ValidationError as exc:
+        settings = Settings(**kind_check.validate("project_settings", settings_data))
+    except kind_check.ValidationError as exc:
         errors.extend(translate(exc, settings_data, pos, allowed_fields=allowed_fields))
         return None
     return Project(root, settings, pos)
@@ -159,8 +177,8 @@ def _merge(project: Project, data: dict[str, Any], pos: Positions, errors: list[
             errors.append(_dup(f"variable `{name}`", project.variables[name].source, src))
             continue
         try:
-            decl = kinds.Variable.model_validate(body or {})
-        except ValidationError as exc:
+            decl = VariableSpec(**kind_check.validate("variable", body or {}))
+        except kind_check.ValidationError as exc:
             errors.extend(translate(exc, body, pos, base=("variables", name)))
             continue
         project.variables[name] = VariableDecl(name, decl, src)

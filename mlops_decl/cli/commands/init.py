@@ -49,8 +49,8 @@ def init() -> None:
     missing = sorted(wanted - set(installed))
     backend = project.settings.backend
     click.echo(
-        f"backend: {backend.type}"
-        + (f" ({backend.path or '.mlops/state.json'})" if backend.type == "local" else "")
+        f"backend: {backend['type']}"
+        + (f" ({backend['path'] or '.mlops/state.json'})" if backend["type"] == "local" else "")
     )
     (root / ".mlops").mkdir(mode=0o700, exist_ok=True)
     if missing:

@@ -1,0 +1,136 @@
+"""Validate documents against the kinds with pydantic-core alone.
+
+The schemas are compiled from kinds.py (kinds_compiled.py), so this gives the models' errors,
+defaults and JSON dumps without importing pydantic or building ~25 model classes on every start.
+Names are the kinds' (`dataset`, ...) and `variable`, `project_settings`, `resource_file`,
+`project_file`.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic_core import SchemaSerializer, SchemaValidator, ValidationError
+
+from mlops_decl import kind_rules
+from mlops_decl.kinds_compiled import SCHEMAS
+
+__all__ = ["ValidationError", "errors", "field_defaults", "field_names", "fields_at", "to_json", "validate"]
+
+_RULE = "$rule:"
+
+
+def _rule(name: str) -> Any:
+    rule = kind_rules.RULES[name]
+
+    def check(value: Any) -> Any:
+        rule(value)
+        return value
+
+    return check
+
+
+def _hydrate(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _hydrate(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_hydrate(v) for v in node]
+    if isinstance(node, str) and node.startswith(_RULE):
+        return _rule(node[len(_RULE) :])
+    return node
+
+
+@functools.cache
+def schema(name: str) -> dict[str, Any]:
+    return _hydrate(SCHEMAS[name])
+
+
+@functools.cache
+def _validator(name: str) -> SchemaValidator:
+    return SchemaValidator(schema(name))
+
+
+@functools.cache
+def _serializer(name: str) -> SchemaSerializer:
+    return SchemaSerializer(schema(name))
+
+
+def validate(name: str, data: Any) -> dict[str, Any]:
+    """The document with defaults filled in; raises ValidationError."""
+    return _validator(name).validate_python(data)
+
+
+def errors(name: str, data: Any) -> list[Any]:
+    """pydantic's error dicts for `data`, empty when it is valid."""
+    try:
+        _validator(name).validate_python(data)
+    except ValidationError as exc:
+        return list(exc.errors(include_url=False))
+    return []
+
+
+def to_json(name: str, value: dict[str, Any], exclude: Iterable[str] = ()) -> dict[str, Any]:
+    """A validated document as JSON-ready values (what model_dump(mode="json") gives)."""
+    return _serializer(name).to_python(value, mode="json", exclude=set(exclude) or None)
+
+
+def _typed_dict(name: str) -> dict[str, Any]:
+    node = _unwrap(schema(name), None)
+    assert node is not None and node["type"] == "typed-dict", name
+    return node
+
+
+def field_names(name: str) -> tuple[str, ...]:
+    return tuple(_typed_dict(name)["fields"])
+
+
+def field_defaults(name: str) -> dict[str, Any]:
+    """Each optional field's default, fresh copies."""
+    out = {}
+    for field, spec in _typed_dict(name)["fields"].items():
+        if spec["schema"]["type"] == "default":
+            out[field] = copy.deepcopy(spec["schema"]["default"])
+    return out
+
+
+_WRAPPERS = ("default", "nullable", "function-after", "function-before", "function-wrap")
+
+
+def _unwrap(node: dict[str, Any], value: Any) -> dict[str, Any] | None:
+    """The schema under defaults, nullables, validators and unions; of a tagged union, the
+    member `value`'s tag names (else the first)."""
+    while node["type"] in (*_WRAPPERS, "tagged-union", "union"):
+        if node["type"] == "tagged-union":
+            choices = node["choices"]
+            tag = value.get(node["discriminator"]) if isinstance(value, dict) else None
+            node = choices.get(tag) or next(iter(choices.values()))
+        elif node["type"] == "union":
+            members = [c[0] if isinstance(c, tuple | list) else c for c in node["choices"]]
+            dicts = [m for m in members if _unwrap(m, value) is not None]
+            if not dicts:
+                return None
+            node = dicts[0]
+        else:
+            node = node["schema"]
+    return node if node["type"] in ("typed-dict", "list", "dict") else None
+
+
+def fields_at(name: str, path: Iterable[str | int], value: Any = None) -> list[str]:
+    """Field names allowed in the mapping at `path` inside a `name` document (for hints)."""
+    node = _unwrap(schema(name), value)
+    for part in path:
+        if node is None:
+            return []
+        if node["type"] == "typed-dict":
+            field = node["fields"].get(part)
+            node = _unwrap(field["schema"], value) if field else None
+        elif node["type"] == "list" and isinstance(part, int):
+            node = _unwrap(node["items_schema"], value)
+        elif node["type"] == "dict":
+            node = _unwrap(node["values_schema"], value)
+        else:
+            return []
+    return list(node["fields"]) if node is not None and node["type"] == "typed-dict" else []
