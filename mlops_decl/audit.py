@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 GENESIS = "0" * 64
-EVENTS = ("apply", "run", "approval", "promotion", "drift", "retrain")
+EVENTS = ("apply", "run", "approval", "promotion", "drift", "retrain", "intent")
 
 
 def who() -> str:
@@ -74,6 +74,19 @@ class AuditLog:
             for line in fh:
                 if line.strip():
                     yield json.loads(line)
+
+    def pending(self) -> list[dict[str, Any]]:
+        """`intent` entries no outcome names: a run, approval or promotion that was interrupted
+        after it began (or is still going on), so its registry change may be unaudited."""
+        open_intents: dict[int, dict[str, Any]] = {}
+        for entry in self.entries():
+            if entry.get("event") == "intent":
+                open_intents[int(entry["seq"])] = entry
+            else:
+                seq = (entry.get("data") or {}).get("intent")
+                if isinstance(seq, int):
+                    open_intents.pop(seq, None)
+        return list(open_intents.values())
 
     def verify(self) -> tuple[int, list[Problem]]:
         """(entries checked, problems). An empty problem list means the chain is intact."""

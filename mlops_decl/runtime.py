@@ -95,14 +95,36 @@ class Runtime:
         return result
 
     # -- commands -------------------------------------------------------------------
+    def _recorded(
+        self, event: str, data: dict[str, Any], change: Callable[[], dict[str, Any]]
+    ) -> tuple[dict[str, Any], int]:
+        """Run `change` between an `intent` entry and its outcome, which names the intent.
+
+        Write-ahead, as the state journal is: a process killed after the registry changed but
+        before the outcome was written leaves an intent no outcome names (`audit verify`
+        lists them), not a version or alias move the log never mentions. A failure is an
+        outcome too."""
+        intent = int(self.audit.append("intent", {"event": event, **data})["seq"])
+        try:
+            result = change()
+        except DiagnosticError as exc:
+            self.audit.append(event, {**data, "failed": exc.diagnostics[0].summary, "intent": intent})
+            raise
+        return result, intent
+
     def run(self, address: str) -> dict[str, Any]:
-        result = self.call(address, "run", "training_pipeline")
-        self.audit.append("run", {"pipeline": address, **_brief(result)})
+        result, intent = self._recorded(
+            "run", {"pipeline": address}, lambda: self.call(address, "run", "training_pipeline")
+        )
+        self.audit.append("run", {"pipeline": address, **_brief(result), "intent": intent})
         return result
 
     def approve(self, address: str, version: int, by: str) -> dict[str, Any]:
-        result = self.call(address, "approve", "model", version=version, by=by)
-        self.audit.append("approval", {"model": address, "version": version, "by": by})
+        data = {"model": address, "version": version, "by": by}
+        result, intent = self._recorded(
+            "approval", data, lambda: self.call(address, "approve", "model", version=version, by=by)
+        )
+        self.audit.append("approval", {**data, "intent": intent})
         return result
 
     def policy_for(self, model_address: str) -> tuple[str, dict[str, Any]] | None:
@@ -115,10 +137,15 @@ class Runtime:
     def promote(self, address: str, version: int, reason: str = "manual") -> dict[str, Any]:
         found = self.policy_for(address)
         policy = found[1] if found else None
-        result = self.call(address, "promote", "model", policy=policy, version=version)
+        result, intent = self._recorded(
+            "promotion",
+            {"model": address, "version": version, "reason": reason},
+            lambda: self.call(address, "promote", "model", policy=policy, version=version),
+        )
         self.audit.append(
             "promotion",
             {
+                "intent": intent,
                 "model": address,
                 "version": version,
                 "policy": found[0] if found else None,

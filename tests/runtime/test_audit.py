@@ -90,3 +90,91 @@ def test_concurrent_appends_keep_the_chain(tmp_path: Path) -> None:
     for p in procs:
         assert p.wait(timeout=60) == 0
     assert AuditLog(path).verify() == (200, [])
+
+
+KILLER_PROJECT = """\
+project: wal
+resources:
+  dataset:
+    rows: {uri: rows.csv}
+  feature_group:
+    f:
+      source: ${dataset.rows}
+      entity: [id]
+      features:
+        - {name: x, dtype: float}
+  model:
+    m: {}
+  training_pipeline:
+    train:
+      inputs: ["${feature_group.f}"]
+      labels: ${dataset.rows}
+      label: y
+      entrypoint: train.py
+      registers: ${model.m}
+"""
+
+# train() dies like a killed process when told to: no exception handler, no atexit
+KILLER_TRAIN = """\
+import os, signal
+from sklearn.linear_model import LogisticRegression
+
+def train(X, y, hyperparameters):
+    if os.environ.get("MLOPS_TEST_KILL_TRAINING"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return LogisticRegression().fit(X, y)
+"""
+
+
+def test_a_run_killed_midway_leaves_an_intent_that_verify_reports(tmp_path: Path) -> None:
+    import os
+
+    from runtime_helpers import mlops
+
+    (tmp_path / "mlops.yaml").write_text(KILLER_PROJECT)
+    (tmp_path / "train.py").write_text(KILLER_TRAIN)
+    (tmp_path / "rows.csv").write_text("id,x,y\n" + "".join(f"{i},{i % 7},{i % 2}\n" for i in range(60)))
+    mlops(tmp_path, "apply", "--auto-approve")
+    log = AuditLog(tmp_path / ".mlops" / "audit.jsonl")
+
+    killed = subprocess.run(
+        [sys.executable, "-m", "mlops_decl", "run", "training_pipeline.train"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "MLOPS_TEST_KILL_TRAINING": "1", "NO_COLOR": "1"},
+    )
+    assert killed.returncode == -9, killed.stderr
+    pending = log.pending()
+    assert [(e["event"], e["data"]["event"], e["data"]["pipeline"]) for e in pending] == [
+        ("intent", "run", "training_pipeline.train")
+    ]
+    verify = mlops(tmp_path, "audit", "verify")  # a gap is not tampering: exit 0, but said
+    assert "intact" in verify.stdout
+    assert f"entry {pending[0]['seq']}" in verify.stderr and "has no outcome" in verify.stderr
+
+    done = json.loads(mlops(tmp_path, "run", "training_pipeline.train", "--json").stdout)
+    entries = list(log.entries())
+    outcome = entries[-1]
+    assert outcome["event"] == "run" and outcome["data"]["version"] == done["version"]
+    assert entries[outcome["data"]["intent"] - 1]["event"] == "intent"  # seq n is line n
+    assert log.pending() == pending  # the killed run's intent stays open; the new one closed
+    assert log.verify()[1] == []
+
+
+def test_a_failed_promotion_is_an_outcome(tmp_path: Path) -> None:
+    from runtime_helpers import mlops
+
+    (tmp_path / "mlops.yaml").write_text(KILLER_PROJECT)
+    (tmp_path / "train.py").write_text(KILLER_TRAIN)
+    (tmp_path / "rows.csv").write_text("id,x,y\n" + "".join(f"{i},{i % 7},{i % 2}\n" for i in range(60)))
+    mlops(tmp_path, "apply", "--auto-approve")
+    failed = mlops(tmp_path, "promote", "model.m", "--version", "7", check=False)
+    assert failed.returncode == 1
+    log = AuditLog(tmp_path / ".mlops" / "audit.jsonl")
+    last = list(log.entries())[-1]
+    assert last["event"] == "promotion" and last["data"]["version"] == 7 and last["data"]["failed"]
+    assert log.pending() == []
+    listing = mlops(tmp_path, "audit").stdout
+    assert "begin promotion of model.m" in listing and "model.m FAILED:" in listing

@@ -15,8 +15,10 @@ at a random moment (uniform over how long an uninterrupted one takes) and checks
   - the next `run` registers the next number (no reuse) and the next `promote` succeeds, each
     with its audit entry.
 
-It also counts the one window a kill can leave: a version registered (or an alias moved) whose
-audit entry was not yet written, because the provider acts first and the engine then records.
+It also counts the window a kill can leave: a version registered (or an alias moved) whose
+outcome was not yet written, because the provider acts first and the engine then records. The
+engine writes an `intent` entry before it calls the provider, so such a version must at least
+have its trial's open intent in the log (a problem otherwise).
 """
 
 from __future__ import annotations
@@ -78,8 +80,10 @@ class Trial:
     killed: bool = False
     versions_before: int = 0
     versions_after: int = 0
-    unaudited: list[int] = field(default_factory=list)  # the window: registered, not yet audited
+    unaudited: list[int] = field(default_factory=list)  # registered, no outcome in the log
     alias_moved_unaudited: bool = False
+    open_intents: list[str] = field(default_factory=list)  # begun, no outcome: the kill's mark
+    log_before: int = 0  # audit entries before the trial
     runs_left_running: int = 0  # MLflow runs a kill left in RUNNING status (no version: harmless)
     ok: bool = False
     problems: list[str] = field(default_factory=list)
@@ -125,6 +129,12 @@ def audit(root: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def _open(entries: list[dict[str, Any]]) -> set[int]:
+    """Sequence numbers of intents no outcome names."""
+    closed = {(e.get("data") or {}).get("intent") for e in entries if e["event"] != "intent"}
+    return {e["seq"] for e in entries if e["event"] == "intent"} - closed
+
+
 def check(root: Path, t: Trial, alias_before: int | None, target: int | None) -> float | None:
     """The checks above; returns how long the uninterrupted retry took."""
     p = t.problems
@@ -161,6 +171,15 @@ def check(root: Path, t: Trial, alias_before: int | None, target: int | None) ->
             f"the audit log records promotions of missing versions: {sorted(set(promoted) - set(versions))}"
         )
     t.unaudited = sorted(set(versions) - ran - {1})  # version 1 came from the set-up run
+    # write-ahead: whatever has no outcome must at least have its intent in the log
+    still_open = _open(entries)
+    t.open_intents = [
+        e["data"]["event"]
+        for e in entries[t.log_before :]
+        if e["event"] == "intent" and e["seq"] in still_open
+    ]
+    if t.unaudited and "run" not in t.open_intents:
+        p.append(f"versions {t.unaudited} are in neither an outcome nor an open intent of the audit log")
     if alias is not None and alias not in versions:
         p.append(f"the alias points at version {alias}, which does not exist")
     if t.action == "promote":
@@ -168,6 +187,8 @@ def check(root: Path, t: Trial, alias_before: int | None, target: int | None) ->
             p.append(f"the alias moved to {alias}: neither where it was ({alias_before}) nor {target}")
         if alias == target and alias != alias_before and (not promoted or promoted[-1] != target):
             t.alias_moved_unaudited = True
+            if "promotion" not in t.open_intents:
+                p.append("the alias moved with neither an outcome nor an open intent in the audit log")
     # and the loop goes on
     if t.action == "run":
         res = cli(root, "run", "training_pipeline.train", "--json", timeout=600)
@@ -229,6 +250,7 @@ def run(trials: int, seed: int, workdir: Path | None = None) -> dict[str, Any]:
             args = ["run", "training_pipeline.train"]
             span = t_run
         t = Trial(i, action, round(rng.uniform(0.2, 0.95 * span), 2), versions_before=len(versions))
+        t.log_before = len(audit(root))
         proc = popen_cli(root, *args)
         time.sleep(t.kill_after)
         if proc.poll() is None:
@@ -246,7 +268,8 @@ def run(trials: int, seed: int, workdir: Path | None = None) -> dict[str, Any]:
         print(
             f"trial {i:2d}: {'ok' if t.ok else 'FAIL':4s} {action:7s} killed at {t.kill_after:5.2f}s "
             f"{'(it had finished)' if not t.killed else '':17s} versions {t.versions_before}->{t.versions_after}  "
-            f"unaudited {t.unaudited}  alias-moved-unaudited {t.alias_moved_unaudited}",
+            f"unaudited {t.unaudited}  alias-moved-unaudited {t.alias_moved_unaudited}  "
+            f"open intents {t.open_intents}",
             flush=True,
         )
         for problem in t.problems:
@@ -260,6 +283,7 @@ def run(trials: int, seed: int, workdir: Path | None = None) -> dict[str, Any]:
         "killed": sum(t.killed for t in results),
         "runs_registered_but_unaudited": sorted({v for t in results for v in t.unaudited}),
         "promotions_unaudited": sum(t.alias_moved_unaudited for t in results),
+        "trials_leaving_an_open_intent": sum(bool(t.open_intents) for t in results),
         "mlflow_runs_left_running": max((t.runs_left_running for t in results), default=0),
         "wall_seconds": round(time.perf_counter() - t0, 1),
         "failures": [asdict(t) for t in results if not t.ok],

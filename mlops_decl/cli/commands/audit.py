@@ -19,7 +19,7 @@ from mlops_decl.cli.output import handle_errors
     "-event",
     "events",
     multiple=True,
-    help="Only these events (apply, run, approval, promotion, drift, retrain).",
+    help="Only these events (apply, run, approval, promotion, drift, retrain, intent).",
 )
 @click.pass_context
 @handle_errors
@@ -44,6 +44,10 @@ def _summary(e: dict[str, Any]) -> str:
     if ev == "apply":
         c = d.get("counts", {})
         return f"{c.get('add', 0)} added, {c.get('change', 0)} changed, {c.get('destroy', 0)} destroyed; config {str(d.get('config_hash'))[:12]} {'ok' if d.get('ok') else 'FAILED'}"
+    if ev == "intent":
+        return f"begin {d.get('event')} of " + str(d.get("pipeline") or d.get("model"))
+    if d.get("failed"):
+        return f"{d.get('pipeline') or d.get('model')} FAILED: {d.get('failed')}"
     if ev == "run":
         m = ", ".join(
             f"{k}={v:.3f}" for k, v in sorted((d.get("metrics") or {}).items()) if isinstance(v, float)
@@ -68,10 +72,21 @@ def verify() -> None:
     """Check the hash chain; exit 1 and name the entries that were tampered with."""
     from mlops_decl.audit import audit_log
 
-    n, problems = audit_log(Path.cwd()).verify()
+    log = audit_log(Path.cwd())
+    n, problems = log.verify()
     if problems:
         for p in problems:
             click.echo(click.style(f"Error: .mlops/audit.jsonl:{p.line}: {p.message}", fg="red"), err=True)
         click.echo(f"{len(problems)} problem(s) in {n} entries: the audit log was tampered with.", err=True)
         sys.exit(1)
     click.echo(click.style(f"Audit log intact: {n} entries, hash chain verified.", fg="green"))
+    for e in log.pending():
+        d = e.get("data") or {}
+        click.echo(
+            click.style(f"Warning: .mlops/audit.jsonl entry {e['seq']}: ", fg="yellow")
+            + f"the {d.get('event')} of {d.get('pipeline') or d.get('model')} begun {e['time'][:19]} by "
+            f"{e['who']} has no outcome: it was interrupted (or is still running), so a version or "
+            "alias it changed in the registry may be missing from this log; `mlops-decl lineage "
+            "model.NAME` shows the newest version and what it came from.",
+            err=True,
+        )
