@@ -8,7 +8,6 @@ Names are the kinds' (`dataset`, ...) and `variable`, `project_settings`, `resou
 
 from __future__ import annotations
 
-import copy
 import functools
 from collections.abc import Iterable
 from typing import Any
@@ -21,6 +20,7 @@ from mlops_decl.kinds_compiled import SCHEMAS
 __all__ = ["ValidationError", "errors", "field_defaults", "field_names", "fields_at", "to_json", "validate"]
 
 _RULE = "$rule:"
+_FRESH = "$fresh"
 
 
 def _rule(name: str) -> Any:
@@ -33,8 +33,25 @@ def _rule(name: str) -> Any:
     return check
 
 
+def _fresh(value: Any) -> Any:
+    """A new copy of a default made of dicts, lists and scalars (deepcopy's memo is not needed)."""
+    if isinstance(value, dict):
+        return {k: _fresh(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fresh(v) for v in value]
+    return value
+
+
+def _factory(value: Any) -> Any:
+    if value == [] or value == {}:
+        return type(value)  # list / dict: called in C
+    return lambda: _fresh(value)
+
+
 def _hydrate(node: Any) -> Any:
     if isinstance(node, dict):
+        if _FRESH in node:
+            return _factory(node[_FRESH])
         return {k: _hydrate(v) for k, v in node.items()}
     if isinstance(node, list):
         return [_hydrate(v) for v in node]
@@ -91,8 +108,9 @@ def field_defaults(name: str) -> dict[str, Any]:
     """Each optional field's default, fresh copies."""
     out = {}
     for field, spec in _typed_dict(name)["fields"].items():
-        if spec["schema"]["type"] == "default":
-            out[field] = copy.deepcopy(spec["schema"]["default"])
+        default = spec["schema"]
+        if default["type"] == "default":
+            out[field] = default["default_factory"]() if "default_factory" in default else default["default"]
     return out
 
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import threading
-from importlib.metadata import EntryPoint
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlops_decl.config.expressions import Ref, render
 from mlops_decl.config.yaml_source import Positions
@@ -20,6 +19,9 @@ from mlops_decl.provider import (
     ProviderError,
     available_providers,
 )
+
+if TYPE_CHECKING:  # importlib.metadata is imported only when entry points are scanned
+    from importlib.metadata import EntryPoint
 
 
 class ProviderSet:

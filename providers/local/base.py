@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from mlops_decl.kinds import COMPUTED
+from mlops_decl.kind_rules import COMPUTED
 from mlops_decl.provider import NAME_KEY, Attributes, ConfigError, Handler, ProviderContext, ProviderError
 
 from .catalog import Catalog
