@@ -42,10 +42,23 @@ from _util import (  # noqa: E402
 )
 
 TF_VALIDATE = "terraform validate (100 terraform_data)"
-# What any CLI on this stack pays before its own code: click, PyYAML, and pydantic with 20 small
-# models (the kinds are ~20 classes) each validating one dict.
-STACK = "click + PyYAML + pydantic, 20 models (stack floor)"
+# What a CLI on this stack pays before its own code: click, PyYAML and pydantic-core validating
+# one dict against each of 20 small typed-dict schemas (mlops-decl validates with the kinds
+# compiled to such schemas: kinds_compiled.py)...
+STACK = "click + PyYAML + pydantic-core, 20 schemas (stack floor)"
 STACK_CODE = """
+import click, yaml
+from pydantic_core import SchemaValidator
+fields = {f"f{j}": {"type": "typed-dict-field", "required": False,
+          "schema": {"type": "default", "default": None, "schema": {"type": "nullable", "schema": {"type": "str"}}}}
+          for j in range(8)}
+for i in range(20):
+    SchemaValidator({"type": "typed-dict", "fields": fields, "extra_behavior": "forbid"}).validate_python({"f0": "x"})
+"""
+# ...and what the same 20 checks cost as pydantic models (~20 classes, as the kinds are): what
+# `validate` paid before the kinds were compiled.
+MODELS = "click + PyYAML + pydantic, 20 models"
+MODELS_CODE = """
 import os
 os.environ["PYDANTIC_DISABLE_PLUGINS"] = "__all__"
 import click, yaml
@@ -81,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     commands: list[tuple[str, list[str], Path, dict[str, str] | None]] = [
         ("python -c pass (interpreter floor)", [sys.executable, "-c", "pass"], REPO, None),
         (STACK, [*mlops_python(mlops), "-c", STACK_CODE], REPO, None),
+        (MODELS, [*mlops_python(mlops), "-c", MODELS_CODE], REPO, None),
         ("mlops-decl --help", [*mlops, "--help"], REPO, None),
         ("mlops-decl --version", [*mlops, "--version"], REPO, None),
     ]
@@ -144,6 +158,13 @@ def main(argv: list[str] | None = None) -> int:
             row.append(ratio(tf_validate, wall))
         out.append(row)
     print(table(headers, out))
+    churn = "mlops-decl validate (examples/churn)"
+    if tf_validate and churn in results:
+        verdict = "met" if median(churn) <= tf_validate else "NOT met"
+        print(
+            f"\nvalidate (examples/churn) {ms(median(churn))} ms vs {TF_VALIDATE} {ms(tf_validate)} ms: "
+            f"{ratio(tf_validate, median(churn))} (target: not slower) -> {verdict}"
+        )
     return 0
 
 
