@@ -3,6 +3,7 @@ catalog-backed lifecycle most kinds use as is."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import time
 from abc import abstractmethod
@@ -47,6 +48,7 @@ class LocalEnv:
             d.mkdir(mode=0o700, exist_ok=True)
             os.chmod(d, 0o700)
         self._private = True
+        _tighten_at_exit(self.ctx.data_dir)
 
     @property
     def project_dir(self) -> Path:
@@ -65,6 +67,40 @@ class LocalEnv:
         self.inspector.flush()
         self.catalog.close()
         self.store.close()
+        if self._private:
+            _owner_only(self.ctx.data_dir)
+
+
+_AT_EXIT: set[Path] = set()
+
+
+def _tighten_at_exit(directory: Path) -> None:
+    """Tighten `directory` when the process exits (a command does not close its providers);
+    files made by a process killed first keep their mode, inside the 0700 directory."""
+    if not _AT_EXIT:
+        atexit.register(lambda: [_owner_only(d) for d in sorted(_AT_EXIT)])
+    _AT_EXIT.add(directory)
+
+
+def _owner_only(directory: Path) -> None:
+    """Drop group and other bits from everything under `directory`. SQLite, DuckDB, MLflow and
+    numpy create their files through the umask (0644 by default); the 0700 directory already
+    keeps others out, this keeps them out of copies and backups of it too."""
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            mode = entry.stat(follow_symlinks=False).st_mode
+            if entry.is_dir(follow_symlinks=False):
+                _owner_only(Path(entry.path))
+            elif entry.is_symlink():
+                continue
+            if mode & 0o077:
+                os.chmod(entry.path, mode & 0o700)
+        except OSError:  # removed meanwhile (SQLite's -shm at close): nothing to tighten
+            continue
 
 
 def name_of(desired: Attributes) -> str:

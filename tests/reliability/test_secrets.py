@@ -165,12 +165,33 @@ def test_state_and_mlops_dir_are_owner_only(tmp_path: Path) -> None:
         path = mlops / name
         if path.exists():
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, name
-    # the provider's data directory is owner-only too, so nothing below it is reachable by
-    # others, whatever mode a library gave a file it made there (SQLite, DuckDB, MLflow)
+    # the provider's data directory is owner-only too
     assert stat.S_IMODE((mlops / "local").stat().st_mode) == 0o700
     for path in mlops.iterdir():
         mode = stat.S_IMODE(path.stat().st_mode)
         assert mode == (0o700 if path.is_dir() else 0o600), (path.name, oct(mode))
+
+
+def test_files_libraries_make_under_mlops_are_owner_only(tmp_path: Path) -> None:
+    """SQLite, DuckDB, MLflow and numpy create files through the umask; the provider tightens
+    them, so a copy or backup of .mlops/ is not readable by others either."""
+    import shutil
+
+    root = tmp_path / "quickstart"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "examples" / "quickstart", root)
+    old = os.umask(0o022)
+    try:
+        res = cli(root, "apply", "--auto-approve")
+    finally:
+        os.umask(old)
+    assert res.rc == 0, res.err
+    below = list((root / ".mlops").rglob("*"))
+    names = {p.name for p in below}
+    assert {"catalog.db", "features.duckdb", "mlflow.db"} <= names, names
+    assert any(p.suffix == ".npz" for p in below)  # a monitor's reference profile
+    for path in below:
+        mode = stat.S_IMODE(path.lstat().st_mode)
+        assert mode & 0o077 == 0, (str(path.relative_to(root)), oct(mode))
 
 
 def test_provider_errors_do_not_quote_sensitive_values(tmp_path: Path) -> None:
