@@ -48,15 +48,19 @@ def _factory(value: Any) -> Any:
     return lambda: _fresh(value)
 
 
-def _hydrate(node: Any) -> Any:
+def _hydrate(node: Any, key: str | None = None) -> Any:
+    """The compiled schema with its named rules and fresh-copy factories made callables (only
+    at the keys compile_kinds writes them under: defaults and literals stay data)."""
+    if key == "default":
+        return node
+    if key == "default_factory":
+        return _factory(node[_FRESH])
+    if key == "function" and isinstance(node, str):
+        return _rule(node.removeprefix(_RULE))
     if isinstance(node, dict):
-        if _FRESH in node:
-            return _factory(node[_FRESH])
-        return {k: _hydrate(v) for k, v in node.items()}
+        return {k: _hydrate(v, k) for k, v in node.items()}
     if isinstance(node, list):
         return [_hydrate(v) for v in node]
-    if isinstance(node, str) and node.startswith(_RULE):
-        return _rule(node[len(_RULE) :])
     return node
 
 
