@@ -216,3 +216,23 @@ def test_unreadable_file(tmp_path: Path) -> None:
     with pytest.raises(DiagnosticError) as info:
         read_yaml_file(tmp_path / "missing.yaml", "missing.yaml")
     assert "cannot read missing.yaml" in info.value.diagnostics[0].summary
+
+
+def test_large_block_style_files_are_not_parsed_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Block nesting is bounded by the lines' leads, so a big block-style file (10,000 lines)
+    needs no event walk before composing; deep flow nesting still gets one (tests above)."""
+    import yaml
+
+    from mlops_decl.config import yaml_source
+
+    text = "resources:\n  dataset:\n" + "".join(
+        f"    d{i}:\n      uri: data/d{i}.csv\n      description: after ${{dataset.d{i - 1}.version}}\n"
+        for i in range(1, 5000)
+    )
+    walked = []
+    parse = yaml.parse
+    monkeypatch.setattr(yaml_source.yaml, "parse", lambda *a, **k: walked.append(1) or parse(*a, **k))
+    data, _ = yaml_source.parse_yaml(text, "big.yaml")
+    assert len(data["resources"]["dataset"]) == 4999 and walked == []
+    _error(_nested_lists(6000))
+    assert walked == [1]
