@@ -26,6 +26,7 @@ class Graph:
     succ: dict[str, set[str]] = field(default_factory=dict)  # dependency -> dependents
     pred: dict[str, set[str]] = field(default_factory=dict)  # dependent -> dependencies
     edge_sources: dict[tuple[str, str], Source] = field(default_factory=dict)
+    var_users: set[str] = field(default_factory=set)  # resources whose bodies read ${var.*}
 
     def add_node(self, address: str) -> None:
         self.succ.setdefault(address, set())
@@ -201,6 +202,8 @@ def build_graph(project: Project) -> Graph:
 
     for address, rc in project.resources.items():
         for text, path in iter_refs(rc.body):
+            if text.startswith("var."):
+                graph.var_users.add(address)
             if path and path[0] in ("depends_on",):
                 continue
             dep = check(text, rc.source(path), address)

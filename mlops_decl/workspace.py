@@ -98,6 +98,10 @@ def check_workspace(ws: Workspace) -> None:
     def lookup(ref: Ref) -> Any:
         return ws.var_lookup(ref) if ref.kind == "var" else UNKNOWN
 
+    # A body that reads no variable has no value known before apply, so resolving it here
+    # checks what the first check (raw_check) already did; `$${` escapes are the exception
+    # (the first check sets them aside with the references, resolving unescapes them).
+    escapes = any("$${" in text for text in ws.project.files.values())
     for address, rc in ws.project.resources.items():
         prov = rc.body.get("provider")
         if isinstance(prov, str) and not ws.providers.exists(prov):
@@ -108,6 +112,8 @@ def check_workspace(ws: Workspace) -> None:
                     hint=f"installed providers: {', '.join(ws.providers.names)}",
                 )
             )
+        if not escapes and address not in ws.graph.var_users:
+            continue
         try:
             resolve_body(rc, lookup, ws.provider_of(address))
         except DiagnosticError as exc:

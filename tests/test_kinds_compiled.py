@@ -210,3 +210,52 @@ def test_commands_do_not_import_pydantic(command: str, tmp_path: Path) -> None:
         [sys.executable, "-c", code], cwd=tmp_path / "churn", capture_output=True, text=True, check=True
     )
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
+
+
+REFS = st.sampled_from(["${dataset.a.version}", "after ${model.m.latest_version}", "${endpoint.e.url}"])
+
+
+@st.composite
+def with_references(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    """A kind's valid document, perhaps with one field changed, with resource references put
+    in at random fields (at the top or one level down)."""
+    name = draw(st.sampled_from(kind_rules.KIND_NAMES))
+    doc = dict(VALID[name])
+    names = list(compile_kinds.MODELS[name].model_fields)
+    if draw(st.booleans()):
+        doc[draw(st.sampled_from(names))] = draw(VALUES)
+    for field in draw(st.lists(st.sampled_from(names), min_size=1, max_size=3)):
+        ref = draw(st.one_of(REFS, st.lists(REFS, min_size=1, max_size=2)))
+        inner = doc.get(field)
+        if isinstance(inner, dict) and inner and draw(st.booleans()):
+            doc[field] = {**inner, draw(st.sampled_from(sorted(inner))): ref}
+        else:
+            doc[field] = ref
+    return name, doc
+
+
+@settings(
+    max_examples=int(os.environ.get("MLOPS_FUZZ_EXAMPLES", "300")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(with_references())
+def test_the_first_check_covers_resolving_a_body_without_variables(case: tuple[str, dict[str, Any]]) -> None:
+    """workspace.check_workspace resolves only bodies that read a variable (or files with `$${`
+    escapes): for any other body, passing the first check (raw_check) must mean resolving it
+    before apply cannot fail, or a mistake would wait until plan."""
+    from mlops_decl.config.expressions import UNKNOWN
+    from mlops_decl.config.project import ResourceConfig
+    from mlops_decl.config.raw_check import _model_errors
+    from mlops_decl.config.yaml_source import Positions
+    from mlops_decl.diagnostics import DiagnosticError
+    from mlops_decl.resolve import resolve_body
+
+    name, doc = case
+    if _model_errors(name, doc, ()):
+        return
+    rc = ResourceConfig(f"{name}.x", name, "x", doc, Positions("f.yaml"), ("resources", name, "x"))
+    try:
+        resolve_body(rc, lambda ref: UNKNOWN, "local")
+    except DiagnosticError as exc:
+        raise AssertionError(f"passed the first check, failed resolution: {exc.diagnostics}") from None
