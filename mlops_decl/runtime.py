@@ -112,7 +112,58 @@ class Runtime:
             raise
         return result, intent
 
+    def _recover_runs(self, address: str) -> None:
+        """Give the runs of `address` a killed process left open (an intent, no outcome) the
+        outcome the registry shows: the version each registered, or none. Before a new run, so
+        the audit log again names every version."""
+        open_runs = [
+            e
+            for e in self.audit.pending()
+            if e["data"].get("event") == "run" and e["data"].get("pipeline") == address
+        ]
+        if not open_runs:
+            return
+        rs = self.managed(address, "training_pipeline")
+        model = str(rs.attributes.get("registers"))
+        model_address = next(
+            (a for a, m in self.state.resources.items() if m.kind == "model" and m.id == model), None
+        )
+        found = self.call(model_address, "versions", "model") if model_address else {"versions": []}
+        audited = {
+            int(e["data"]["version"])
+            for e in self.audit.entries()
+            if e["event"] == "run"
+            and e["data"].get("model") == model
+            and e["data"].get("version") is not None
+        }
+        orphans = [v for v in found["versions"] if v["pipeline"] == rs.id and v["version"] not in audited]
+        for i, intent in enumerate(open_runs):
+            begun = datetime.fromisoformat(intent["time"])
+            until = datetime.fromisoformat(open_runs[i + 1]["time"]) if i + 1 < len(open_runs) else None
+            mine = [
+                v
+                for v in orphans
+                if begun <= datetime.fromisoformat(v["created"])
+                and (until is None or datetime.fromisoformat(v["created"]) < until)
+            ]
+            base = {"pipeline": address, "recovered": True, "intent": intent["seq"]}
+            for v in mine:
+                self.audit.append(
+                    "run", {**base, "model": model, "version": v["version"], "run_id": v["run_id"]}
+                )
+            if not mine:
+                self.audit.append("run", {**base, "failed": "interrupted before it registered a version"})
+            self.emit(
+                f"audit: the run of {address} begun {intent['time'][:19]} was interrupted; recorded what it "
+                + (
+                    f"registered: version {', '.join(str(v['version']) for v in mine)}"
+                    if mine
+                    else "left: no version"
+                )
+            )
+
     def run(self, address: str) -> dict[str, Any]:
+        self._recover_runs(address)
         result, intent = self._recorded(
             "run", {"pipeline": address}, lambda: self.call(address, "run", "training_pipeline")
         )

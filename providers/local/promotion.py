@@ -347,3 +347,22 @@ def version_info(
         "aliases": sorted(a for a, v in aliases(env, name).items() if v == int(version)),
         "approvals": approvals(mv),
     }
+
+
+def registered_versions(env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContext) -> dict[str, Any]:
+    """The model's versions in the registry, for closing audit intents a killed run left open."""
+    name = name_of(id, attrs)
+    return {
+        "model": name,
+        "versions": [
+            {
+                "version": n,
+                "pipeline": (mv.tags or {}).get("mlops_decl.pipeline"),
+                "run_id": mv.run_id or None,
+                "created": datetime.fromtimestamp(mv.creation_timestamp / 1000, timezone.utc).isoformat(
+                    timespec="milliseconds"
+                ),
+            }
+            for n, mv in sorted(versions(env, name).items())
+        ],
+    }

@@ -51,6 +51,7 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("model", "evaluate_gates"): "promotion:evaluate_gates",
     ("model", "promote"): "promotion:promote",
     ("model", "version_info"): "promotion:version_info",
+    ("model", "versions"): "promotion:registered_versions",
     ("endpoint", "predict"): "serving:predict",
     ("endpoint", "serve"): "serving:serve",
 }

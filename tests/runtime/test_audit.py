@@ -154,13 +154,74 @@ def test_a_run_killed_midway_leaves_an_intent_that_verify_reports(tmp_path: Path
     assert "intact" in verify.stdout
     assert f"entry {pending[0]['seq']}" in verify.stderr and "has no outcome" in verify.stderr
 
-    done = json.loads(mlops(tmp_path, "run", "training_pipeline.train", "--json").stdout)
+    # the next run first closes the killed one's intent with what the registry shows: nothing
+    after = mlops(tmp_path, "run", "training_pipeline.train", "--json")
+    done = json.loads(after.stdout)
+    assert "was interrupted; recorded what it left: no version" in after.stderr
     entries = list(log.entries())
+    recovered = next(e for e in entries if e["data"].get("recovered"))
+    assert (
+        recovered["data"]["intent"] == pending[0]["seq"]
+        and "registered a version" in recovered["data"]["failed"]
+    )
     outcome = entries[-1]
     assert outcome["event"] == "run" and outcome["data"]["version"] == done["version"]
     assert entries[outcome["data"]["intent"] - 1]["event"] == "intent"  # seq n is line n
-    assert log.pending() == pending  # the killed run's intent stays open; the new one closed
+    assert log.pending() == []
     assert log.verify()[1] == []
+
+
+# dies the moment the engine would record a run's outcome: the version is registered by then
+KILL_BEFORE_OUTCOME = """import os, signal, sys
+from mlops_decl import audit
+append = audit.AuditLog.append
+def dying(self, event, data, **kw):
+    if event == "run" and "intent" in data and not data.get("recovered"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return append(self, event, data, **kw)
+audit.AuditLog.append = dying
+from mlops_decl.cli.main import main
+main(["run", "training_pipeline.train"])
+"""
+
+
+def test_a_version_registered_by_a_killed_run_is_audited_by_the_next(tmp_path: Path) -> None:
+    from runtime_helpers import mlops
+
+    (tmp_path / "mlops.yaml").write_text(KILLER_PROJECT)
+    (tmp_path / "train.py").write_text(KILLER_TRAIN)
+    (tmp_path / "rows.csv").write_text("id,x,y\n" + "".join(f"{i},{i % 7},{i % 2}\n" for i in range(60)))
+    mlops(tmp_path, "apply", "--auto-approve")
+    first = json.loads(mlops(tmp_path, "run", "training_pipeline.train", "--json").stdout)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_BEFORE_OUTCOME], cwd=tmp_path, capture_output=True, text=True, timeout=600
+    )
+    assert killed.returncode == -9, killed.stderr
+    log = AuditLog(tmp_path / ".mlops" / "audit.jsonl")
+    (open_intent,) = log.pending()
+    assert not any(e["data"].get("version") == first["version"] + 1 for e in log.entries())  # the gap
+
+    after = mlops(tmp_path, "run", "training_pipeline.train", "--json")
+    third = json.loads(after.stdout)
+    assert f"registered: version {first['version'] + 1}" in after.stderr
+    assert third["version"] == first["version"] + 2
+    recovered = [e["data"] for e in log.entries() if e["data"].get("recovered")]
+    assert recovered == [
+        {
+            "pipeline": "training_pipeline.train",
+            "recovered": True,
+            "intent": open_intent["seq"],
+            "model": first["model"],
+            "version": first["version"] + 1,
+            "run_id": recovered[0]["run_id"],
+        }
+    ]
+    assert recovered[0]["run_id"] and recovered[0]["run_id"] != first["run_id"]
+    ran = sorted(
+        e["data"]["version"] for e in log.entries() if e["event"] == "run" and "version" in e["data"]
+    )
+    assert ran == [first["version"], first["version"] + 1, first["version"] + 2]
+    assert log.pending() == [] and log.verify()[1] == []
 
 
 def test_a_failed_promotion_is_an_outcome(tmp_path: Path) -> None:
