@@ -222,6 +222,8 @@ def test_a_version_registered_by_a_killed_run_is_audited_by_the_next(tmp_path: P
     )
     assert ran == [first["version"], first["version"] + 1, first["version"] + 2]
     assert log.pending() == [] and log.verify()[1] == []
+    listing = mlops(tmp_path, "audit", "--event", "run").stdout
+    assert f"v{first['version'] + 1}  (recovered: the run was interrupted" in listing
 
 
 def test_a_failed_promotion_is_an_outcome(tmp_path: Path) -> None:

@@ -52,7 +52,10 @@ def _summary(e: dict[str, Any]) -> str:
         m = ", ".join(
             f"{k}={v:.3f}" for k, v in sorted((d.get("metrics") or {}).items()) if isinstance(v, float)
         )
-        return f"{d.get('pipeline')} -> {d.get('model')} v{d.get('version')} {m}"
+        recovered = (
+            " (recovered: the run was interrupted before it recorded this)" if d.get("recovered") else ""
+        )
+        return f"{d.get('pipeline')} -> {d.get('model')} v{d.get('version')} {m}{recovered}"
     if ev == "approval":
         return f"{d.get('model')} v{d.get('version')} by {d.get('by')}"
     if ev == "promotion":
