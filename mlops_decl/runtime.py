@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -104,7 +105,8 @@ class Runtime:
         before the outcome was written leaves an intent no outcome names (`audit verify`
         lists them), not a version or alias move the log never mentions. A failure is an
         outcome too."""
-        intent = int(self.audit.append("intent", {"event": event, **data})["seq"])
+        here = {"pid": os.getpid(), "host": socket.gethostname()}  # to tell killed from running
+        intent = int(self.audit.append("intent", {"event": event, **data, **here})["seq"])
         try:
             result = change()
         except DiagnosticError as exc:
@@ -119,7 +121,7 @@ class Runtime:
         open_runs = [
             e
             for e in self.audit.pending()
-            if e["data"].get("event") == "run" and e["data"].get("pipeline") == address
+            if e["data"].get("event") == "run" and e["data"].get("pipeline") == address and _gone(e["data"])
         ]
         if not open_runs:
             return
@@ -295,6 +297,20 @@ class Runtime:
             if entry.get("event") == "retrain" and data.get("monitor") == monitor and not data.get("skipped"):
                 last = datetime.fromisoformat(entry["time"])
         return last
+
+
+def _gone(intent: dict[str, Any]) -> bool:
+    """Whether the process that wrote an intent has ended: only then may its outcome be
+    recovered (a run going on in another process, or on another machine, will write its own)."""
+    if intent.get("host") != socket.gethostname() or not isinstance(intent.get("pid"), int):
+        return False
+    try:
+        os.kill(intent["pid"], 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, another user's
+        return False
+    return False
 
 
 def _brief(result: dict[str, Any]) -> dict[str, Any]:

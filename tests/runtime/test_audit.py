@@ -241,3 +241,30 @@ def test_a_failed_promotion_is_an_outcome(tmp_path: Path) -> None:
     assert log.pending() == []
     listing = mlops(tmp_path, "audit").stdout
     assert "begin promotion of model.m" in listing and "model.m FAILED:" in listing
+
+
+def test_a_run_still_going_on_elsewhere_is_not_recovered(tmp_path: Path) -> None:
+    """An intent whose process is alive (a run in another terminal) is left for that run."""
+    import os
+    import socket
+
+    from runtime_helpers import mlops
+
+    (tmp_path / "mlops.yaml").write_text(KILLER_PROJECT)
+    (tmp_path / "train.py").write_text(KILLER_TRAIN)
+    (tmp_path / "rows.csv").write_text("id,x,y\n" + "".join(f"{i},{i % 7},{i % 2}\n" for i in range(60)))
+    mlops(tmp_path, "apply", "--auto-approve")
+    log = AuditLog(tmp_path / ".mlops" / "audit.jsonl")
+    running = log.append(
+        "intent",
+        {
+            "event": "run",
+            "pipeline": "training_pipeline.train",
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+        },
+    )
+    after = mlops(tmp_path, "run", "training_pipeline.train")
+    assert "was interrupted" not in after.stderr
+    assert [e["seq"] for e in log.pending()] == [running["seq"]]
+    assert not any(e["data"].get("recovered") for e in log.entries())
