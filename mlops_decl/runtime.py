@@ -20,6 +20,7 @@ from typing import Any
 from mlops_decl.audit import AuditLog, audit_log, who
 from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 from mlops_decl.provider import ProviderError, RuntimeContext
+from mlops_decl.recovery import recover_promotions, recover_runs
 from mlops_decl.state.model import State
 from mlops_decl.workspace import Workspace
 
@@ -114,58 +115,8 @@ class Runtime:
             raise
         return result, intent
 
-    def _recover_runs(self, address: str) -> None:
-        """Give the runs of `address` a killed process left open (an intent, no outcome) the
-        outcome the registry shows: the version each registered, or none. Before a new run, so
-        the audit log again names every version."""
-        open_runs = [
-            e
-            for e in self.audit.pending()
-            if e["data"].get("event") == "run" and e["data"].get("pipeline") == address and _gone(e["data"])
-        ]
-        if not open_runs:
-            return
-        rs = self.managed(address, "training_pipeline")
-        model = str(rs.attributes.get("registers"))
-        model_address = next(
-            (a for a, m in self.state.resources.items() if m.kind == "model" and m.id == model), None
-        )
-        found = self.call(model_address, "versions", "model") if model_address else {"versions": []}
-        audited = {
-            int(e["data"]["version"])
-            for e in self.audit.entries()
-            if e["event"] == "run"
-            and e["data"].get("model") == model
-            and e["data"].get("version") is not None
-        }
-        orphans = [v for v in found["versions"] if v["pipeline"] == rs.id and v["version"] not in audited]
-        for i, intent in enumerate(open_runs):
-            begun = datetime.fromisoformat(intent["time"])
-            until = datetime.fromisoformat(open_runs[i + 1]["time"]) if i + 1 < len(open_runs) else None
-            mine = [
-                v
-                for v in orphans
-                if begun <= datetime.fromisoformat(v["created"])
-                and (until is None or datetime.fromisoformat(v["created"]) < until)
-            ]
-            base = {"pipeline": address, "recovered": True, "intent": intent["seq"]}
-            for v in mine:
-                self.audit.append(
-                    "run", {**base, "model": model, "version": v["version"], "run_id": v["run_id"]}
-                )
-            if not mine:
-                self.audit.append("run", {**base, "failed": "interrupted before it registered a version"})
-            self.emit(
-                f"audit: the run of {address} begun {intent['time'][:19]} was interrupted; recorded what it "
-                + (
-                    f"registered: version {', '.join(str(v['version']) for v in mine)}"
-                    if mine
-                    else "left: no version"
-                )
-            )
-
     def run(self, address: str) -> dict[str, Any]:
-        self._recover_runs(address)
+        recover_runs(self, address)
         result, intent = self._recorded(
             "run", {"pipeline": address}, lambda: self.call(address, "run", "training_pipeline")
         )
@@ -190,6 +141,7 @@ class Runtime:
     def promote(self, address: str, version: int, reason: str = "manual") -> dict[str, Any]:
         found = self.policy_for(address)
         policy = found[1] if found else None
+        recover_promotions(self, address, str((policy or {}).get("promote_to") or "champion"))
         result, intent = self._recorded(
             "promotion",
             {"model": address, "version": version, "reason": reason},
@@ -297,20 +249,6 @@ class Runtime:
             if entry.get("event") == "retrain" and data.get("monitor") == monitor and not data.get("skipped"):
                 last = datetime.fromisoformat(entry["time"])
         return last
-
-
-def _gone(intent: dict[str, Any]) -> bool:
-    """Whether the process that wrote an intent has ended: only then may its outcome be
-    recovered (a run going on in another process, or on another machine, will write its own)."""
-    if intent.get("host") != socket.gethostname() or not isinstance(intent.get("pid"), int):
-        return False
-    try:
-        os.kill(intent["pid"], 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # alive, another user's
-        return False
-    return False
 
 
 def _brief(result: dict[str, Any]) -> dict[str, Any]:

@@ -268,3 +268,40 @@ def test_a_run_still_going_on_elsewhere_is_not_recovered(tmp_path: Path) -> None
     assert "was interrupted" not in after.stderr
     assert [e["seq"] for e in log.pending()] == [running["seq"]]
     assert not any(e["data"].get("recovered") for e in log.entries())
+
+
+KILL_BEFORE_PROMOTION_OUTCOME = KILL_BEFORE_OUTCOME.replace('event == "run"', 'event == "promotion"').replace(
+    '["run", "training_pipeline.train"]', '["promote", "model.m", "--version", "1"]'
+)
+
+
+def test_an_alias_moved_by_a_killed_promotion_is_audited_by_the_next(tmp_path: Path) -> None:
+    from runtime_helpers import mlops
+
+    (tmp_path / "mlops.yaml").write_text(KILLER_PROJECT)
+    (tmp_path / "train.py").write_text(KILLER_TRAIN)
+    (tmp_path / "rows.csv").write_text("id,x,y\n" + "".join(f"{i},{i % 7},{i % 2}\n" for i in range(60)))
+    mlops(tmp_path, "apply", "--auto-approve")
+    for _ in range(2):
+        mlops(tmp_path, "run", "training_pipeline.train")
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_BEFORE_PROMOTION_OUTCOME],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert killed.returncode == -9, killed.stderr
+    log = AuditLog(tmp_path / ".mlops" / "audit.jsonl")
+    (open_intent,) = log.pending()
+    assert open_intent["data"]["event"] == "promotion" and open_intent["data"]["version"] == 1
+
+    after = mlops(tmp_path, "promote", "model.m", "--version", "2")
+    assert "recorded that `champion` points at it" in after.stderr
+    promotions = [e["data"] for e in log.entries() if e["event"] == "promotion"]
+    assert [(p["version"], p["promoted"], p.get("recovered", False)) for p in promotions] == [
+        (1, True, True),
+        (2, True, False),
+    ]
+    assert promotions[0]["intent"] == open_intent["seq"]
+    assert log.pending() == [] and log.verify()[1] == []

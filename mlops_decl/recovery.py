@@ -1,0 +1,110 @@
+"""Closing audit intents a killed process left open, from what the registry shows.
+
+`Runtime` writes an `intent` before a run or promotion and the outcome after. A process killed
+in between leaves an intent no outcome names; the next run of the pipeline (or promotion of
+the model) records the outcome the registry shows, marked `recovered`, once the process that
+wrote the intent is gone: a run still going on elsewhere writes its own.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from mlops_decl.diagnostics import DiagnosticError
+
+if TYPE_CHECKING:
+    from mlops_decl.runtime import Runtime
+
+
+def gone(intent: dict[str, Any]) -> bool:
+    """Whether the process that wrote an intent's data has ended (it must be this host's)."""
+    if intent.get("host") != socket.gethostname() or not isinstance(intent.get("pid"), int):
+        return False
+    try:
+        os.kill(intent["pid"], 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, another user's
+        return False
+    return False
+
+
+def _abandoned(rt: Runtime, event: str, key: str, target: str) -> list[dict[str, Any]]:
+    return [
+        e
+        for e in rt.audit.pending()
+        if e["data"].get("event") == event and e["data"].get(key) == target and gone(e["data"])
+    ]
+
+
+def recover_runs(rt: Runtime, address: str) -> None:
+    """Each abandoned run of `address` gets the versions it registered (by the pipeline tag on
+    the version, created between its intent and the next), or "no version"."""
+    open_runs = _abandoned(rt, "run", "pipeline", address)
+    if not open_runs:
+        return
+    rs = rt.managed(address, "training_pipeline")
+    model = str(rs.attributes.get("registers"))
+    model_address = next(
+        (a for a, m in rt.state.resources.items() if m.kind == "model" and m.id == model), None
+    )
+    found = rt.call(model_address, "versions", "model") if model_address else {"versions": []}
+    audited = {
+        int(e["data"]["version"])
+        for e in rt.audit.entries()
+        if e["event"] == "run" and e["data"].get("model") == model and e["data"].get("version") is not None
+    }
+    orphans = [v for v in found["versions"] if v["pipeline"] == rs.id and v["version"] not in audited]
+    for i, intent in enumerate(open_runs):
+        begun = datetime.fromisoformat(intent["time"])
+        until = datetime.fromisoformat(open_runs[i + 1]["time"]) if i + 1 < len(open_runs) else None
+        mine = [
+            v
+            for v in orphans
+            if begun <= datetime.fromisoformat(v["created"])
+            and (until is None or datetime.fromisoformat(v["created"]) < until)
+        ]
+        base = {"pipeline": address, "recovered": True, "intent": intent["seq"]}
+        for v in mine:
+            rt.audit.append("run", {**base, "model": model, "version": v["version"], "run_id": v["run_id"]})
+        if not mine:
+            rt.audit.append("run", {**base, "failed": "interrupted before it registered a version"})
+        left = (
+            f"registered: version {', '.join(str(v['version']) for v in mine)}"
+            if mine
+            else "left: no version"
+        )
+        rt.emit(
+            f"audit: the run of {address} begun {intent['time'][:19]} was interrupted; recorded what it {left}"
+        )
+
+
+def recover_promotions(rt: Runtime, address: str, alias: str) -> None:
+    """Each abandoned promotion of model `address` gets whether `alias` now points at its
+    version (the promotion got as far as moving it) or not."""
+    for intent in _abandoned(rt, "promotion", "model", address):
+        version = int(intent["data"]["version"])
+        try:
+            info = rt.call(address, "version_info", "model", version=version)
+        except DiagnosticError:  # the version is not there (any more): nothing points at it
+            info = {}
+        moved = alias in (info.get("aliases") or [])
+        rt.audit.append(
+            "promotion",
+            {
+                "model": address,
+                "version": version,
+                "promoted": moved,
+                "alias": alias if moved else None,
+                "reason": intent["data"].get("reason"),
+                "recovered": True,
+                "intent": intent["seq"],
+            },
+        )
+        rt.emit(
+            f"audit: the promotion of {address} version {version} begun {intent['time'][:19]} was "
+            f"interrupted; recorded that `{alias}` {'points' if moved else 'does not point'} at it"
+        )
