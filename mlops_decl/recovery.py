@@ -70,8 +70,17 @@ def recover_runs(rt: Runtime, address: str) -> None:
         base = {"pipeline": address, "recovered": True, "intent": intent["seq"]}
         for v in mine:
             rt.audit.append("run", {**base, "model": model, "version": v["version"], "run_id": v["run_id"]})
+        # the tracking runs it left RUNNING end as killed, so nobody waits on them
+        ended = rt.call(
+            address,
+            "end_interrupted",
+            "training_pipeline",
+            since=intent["time"],
+            until=open_runs[i + 1]["time"] if i + 1 < len(open_runs) else None,
+        )["ended"]
         if not mine:
-            rt.audit.append("run", {**base, "failed": "interrupted before it registered a version"})
+            failed = {"failed": "interrupted before it registered a version"}
+            rt.audit.append("run", {**base, **failed, **({"killed_runs": ended} if ended else {})})
         left = (
             f"registered: version {', '.join(str(v['version']) for v in mine)}"
             if mine

@@ -126,15 +126,21 @@ def train(X, y, hyperparameters):
 """
 
 
+def _applied_killer_project(root: Path) -> None:
+    from runtime_helpers import mlops
+
+    (root / "mlops.yaml").write_text(KILLER_PROJECT)
+    (root / "train.py").write_text(KILLER_TRAIN)
+    (root / "rows.csv").write_text("id,x,y\n" + "".join(f"{i},{i % 7},{i % 2}\n" for i in range(60)))
+    mlops(root, "apply", "--auto-approve")
+
+
 def test_a_run_killed_midway_leaves_an_intent_that_verify_reports(tmp_path: Path) -> None:
     import os
 
     from runtime_helpers import mlops
 
-    (tmp_path / "mlops.yaml").write_text(KILLER_PROJECT)
-    (tmp_path / "train.py").write_text(KILLER_TRAIN)
-    (tmp_path / "rows.csv").write_text("id,x,y\n" + "".join(f"{i},{i % 7},{i % 2}\n" for i in range(60)))
-    mlops(tmp_path, "apply", "--auto-approve")
+    _applied_killer_project(tmp_path)
     log = AuditLog(tmp_path / ".mlops" / "audit.jsonl")
 
     killed = subprocess.run(
@@ -188,10 +194,7 @@ main(["run", "training_pipeline.train"])
 def test_a_version_registered_by_a_killed_run_is_audited_by_the_next(tmp_path: Path) -> None:
     from runtime_helpers import mlops
 
-    (tmp_path / "mlops.yaml").write_text(KILLER_PROJECT)
-    (tmp_path / "train.py").write_text(KILLER_TRAIN)
-    (tmp_path / "rows.csv").write_text("id,x,y\n" + "".join(f"{i},{i % 7},{i % 2}\n" for i in range(60)))
-    mlops(tmp_path, "apply", "--auto-approve")
+    _applied_killer_project(tmp_path)
     first = json.loads(mlops(tmp_path, "run", "training_pipeline.train", "--json").stdout)
     killed = subprocess.run(
         [sys.executable, "-c", KILL_BEFORE_OUTCOME], cwd=tmp_path, capture_output=True, text=True, timeout=600
@@ -226,13 +229,44 @@ def test_a_version_registered_by_a_killed_run_is_audited_by_the_next(tmp_path: P
     assert f"v{first['version'] + 1}  (recovered: the run was interrupted" in listing
 
 
+# dies while MLflow logs the run: the tracking run is left RUNNING, no version registered
+KILL_WHILE_LOGGING = """import os, signal
+import mlflow
+def dying(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+mlflow.log_metrics = dying
+from mlops_decl.cli.main import main
+main(["run", "training_pipeline.train"])
+"""
+
+
+def test_a_tracking_run_left_running_by_a_kill_is_ended_by_the_next_run(tmp_path: Path) -> None:
+    from mlflow import MlflowClient
+    from runtime_helpers import mlops
+
+    _applied_killer_project(tmp_path)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_WHILE_LOGGING], cwd=tmp_path, capture_output=True, text=True, timeout=600
+    )
+    assert killed.returncode == -9, killed.stderr
+    client = MlflowClient(f"sqlite:///{tmp_path / '.mlops' / 'local' / 'mlflow.db'}")
+    (exp,) = [e for e in client.search_experiments() if e.name.endswith("/train")]
+    (left,) = client.search_runs([exp.experiment_id])
+    assert left.info.status == "RUNNING" and left.data.tags["mlops_decl.pipeline"] == "train"
+
+    done = json.loads(mlops(tmp_path, "run", "training_pipeline.train", "--json").stdout)
+    assert client.get_run(left.info.run_id).info.status == "KILLED"
+    assert client.get_run(done["run_id"]).info.status == "FINISHED"
+    log = AuditLog(tmp_path / ".mlops" / "audit.jsonl")
+    (recovered,) = [e["data"] for e in log.entries() if e["data"].get("recovered")]
+    assert recovered["killed_runs"] == [left.info.run_id] and "version" not in recovered
+    assert log.pending() == [] and log.verify()[1] == []
+
+
 def test_a_failed_promotion_is_an_outcome(tmp_path: Path) -> None:
     from runtime_helpers import mlops
 
-    (tmp_path / "mlops.yaml").write_text(KILLER_PROJECT)
-    (tmp_path / "train.py").write_text(KILLER_TRAIN)
-    (tmp_path / "rows.csv").write_text("id,x,y\n" + "".join(f"{i},{i % 7},{i % 2}\n" for i in range(60)))
-    mlops(tmp_path, "apply", "--auto-approve")
+    _applied_killer_project(tmp_path)
     failed = mlops(tmp_path, "promote", "model.m", "--version", "7", check=False)
     assert failed.returncode == 1
     log = AuditLog(tmp_path / ".mlops" / "audit.jsonl")
@@ -250,10 +284,7 @@ def test_a_run_still_going_on_elsewhere_is_not_recovered(tmp_path: Path) -> None
 
     from runtime_helpers import mlops
 
-    (tmp_path / "mlops.yaml").write_text(KILLER_PROJECT)
-    (tmp_path / "train.py").write_text(KILLER_TRAIN)
-    (tmp_path / "rows.csv").write_text("id,x,y\n" + "".join(f"{i},{i % 7},{i % 2}\n" for i in range(60)))
-    mlops(tmp_path, "apply", "--auto-approve")
+    _applied_killer_project(tmp_path)
     log = AuditLog(tmp_path / ".mlops" / "audit.jsonl")
     running = log.append(
         "intent",
@@ -278,10 +309,7 @@ KILL_BEFORE_PROMOTION_OUTCOME = KILL_BEFORE_OUTCOME.replace('event == "run"', 'e
 def test_an_alias_moved_by_a_killed_promotion_is_audited_by_the_next(tmp_path: Path) -> None:
     from runtime_helpers import mlops
 
-    (tmp_path / "mlops.yaml").write_text(KILLER_PROJECT)
-    (tmp_path / "train.py").write_text(KILLER_TRAIN)
-    (tmp_path / "rows.csv").write_text("id,x,y\n" + "".join(f"{i},{i % 7},{i % 2}\n" for i in range(60)))
-    mlops(tmp_path, "apply", "--auto-approve")
+    _applied_killer_project(tmp_path)
     for _ in range(2):
         mlops(tmp_path, "run", "training_pipeline.train")
     killed = subprocess.run(
