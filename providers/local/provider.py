@@ -47,7 +47,7 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("feature_group", "materialize"): "features:materialize",
     ("feature_group", "online"): "features:online",
     ("training_pipeline", "run"): "training:run",
-    ("training_pipeline", "end_interrupted"): "training:end_interrupted",
+    ("training_pipeline", "end_interrupted"): "tracking:end_interrupted",
     ("model", "approve"): "promotion:approve",
     ("model", "evaluate_gates"): "promotion:evaluate_gates",
     ("model", "promote"): "promotion:promote",

@@ -22,13 +22,9 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
-import logging
 import sys
-import tempfile
 import time
-import warnings
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +33,7 @@ from mlops_decl.provider import Attributes, ProviderError, RuntimeContext
 from .base import LocalEnv
 from .features import _error, dataset_version, training_set
 from .files import resolve_uri
+from .tracking import log_and_register, quiet
 
 CLASSIFIER_METRICS = ("auc", "accuracy", "f1", "precision", "recall", "log_loss")
 REGRESSOR_METRICS = ("rmse", "mae", "r2")
@@ -257,7 +254,7 @@ def run(env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContext) -> dict[s
     seed, test_size = int(spl.get("seed", 42)), float(spl.get("test_size", 0.2))
     X_train, X_test, y_train, y_test = split(X, y, task, test_size, seed)
     hyper = dict(attrs.get("hyperparameters") or {})
-    with _quiet():
+    with quiet():
         if attrs.get("estimator"):
             estimator = make_estimator(str(attrs["estimator"]), hyper, seed)
             model = pipeline_for(estimator, X_train)
@@ -300,7 +297,7 @@ def run(env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContext) -> dict[s
     evaluation["__pred__"] = pred
     if binary_score is not None:
         evaluation["__score__"] = binary_score
-    run_id, version = _log_and_register(
+    run_id, version = log_and_register(
         env, id, name, rt, model, X_train, evaluation, params, metrics, versions
     )
     rt.emit(f"registered {name} version {version} ({time.perf_counter() - t0:.1f}s)")
@@ -332,14 +329,6 @@ def _align(proba: Any, model_classes: list[Any], classes: list[Any]) -> Any:
     return out
 
 
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """Library warnings (convergence, future deprecations) off the user's terminal."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield
-
-
 def _check_model(env: LocalEnv, name: str) -> None:
     found = env.registry.find(f"registered model `{name}`", lambda c: c.get_registered_model(name))
     if found is None:
@@ -360,101 +349,3 @@ def _dataset_versions(env: LocalEnv, attrs: Attributes, rt: RuntimeContext) -> d
         found = rt.find("dataset", ds)
         out[found[0] if found else f"dataset.{ds}"] = dataset_version(env, ds)
     return dict(sorted(out.items()))
-
-
-def _requirements(model: Any) -> list[str]:
-    """pip requirements named up front: MLflow's inference runs a subprocess (~10 s)."""
-    from importlib import metadata
-
-    import mlflow.sklearn
-
-    reqs = list(mlflow.sklearn.get_default_pip_requirements(include_cloudpickle=True))
-    steps = [s for _, s in getattr(model, "steps", [])] or [model]
-    dists = metadata.packages_distributions()
-    for step in steps:
-        for dist in dists.get(type(step).__module__.split(".")[0], []):
-            if not any(r.split("==")[0].lower() == dist.lower() for r in reqs):
-                reqs.append(f"{dist}=={metadata.version(dist)}")
-    return reqs
-
-
-def _log_and_register(
-    env: LocalEnv,
-    id: str,
-    name: str,
-    rt: RuntimeContext,
-    model: Any,
-    X_train: Any,
-    evaluation: Any,
-    params: dict[str, str],
-    metrics: dict[str, float],
-    versions: dict[str, str],
-) -> tuple[str, int]:
-    """One MLflow run (params, metrics, tags, model, evaluation split) and a new version."""
-    client = env.registry.client()  # first: sets MLflow's offline/quiet environment
-    import mlflow
-    import mlflow.sklearn
-
-    exp_id = env.registry.experiment_id(f"{env.ctx.project}/{id}")
-    tags = {f"dataset_version.{a}": v for a, v in versions.items()}
-    tags.update({"mlops_decl.pipeline": id, "config_hash": rt.config_hash, "git_commit": rt.git_commit or ""})
-    sklearn_log = logging.getLogger("mlflow.sklearn")
-    with env.registry._lock, _quiet(), contextlib.redirect_stdout(sys.stderr):
-        # The fluent API keeps global state: one run at a time, pointed at our store.
-        mlflow.set_tracking_uri(env.registry.uri)
-        mlflow.set_registry_uri(env.registry.uri)
-        level = sklearn_log.level
-        sklearn_log.setLevel(logging.ERROR)  # the cloudpickle caution, every time
-        try:
-            # tagged from the start, so a run a kill leaves RUNNING is found by its pipeline
-            with mlflow.start_run(experiment_id=exp_id, run_name=id, tags=tags) as active:
-                run_id = active.info.run_id
-                mlflow.log_params(params)
-                mlflow.log_metrics(metrics)
-                # cloudpickle: ~100x faster than skops for boosted trees, and it carries classes
-                # defined in an entrypoint file; loading needs trust either way.
-                info = mlflow.sklearn.log_model(
-                    model,
-                    name="model",
-                    serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
-                    input_example=X_train.head(5),
-                    pip_requirements=_requirements(model),
-                )
-                with tempfile.TemporaryDirectory() as tmp:
-                    path = Path(tmp) / "eval.parquet"
-                    evaluation.to_parquet(path, index=False)
-                    mlflow.log_artifact(str(path), artifact_path="evaluation")
-            mv = client.create_model_version(
-                name,
-                source=info.model_uri,
-                run_id=run_id,
-                model_id=info.model_id,
-                tags={"mlops_decl.pipeline": id},
-            )
-        except ProviderError:
-            raise
-        except Exception as exc:
-            raise ProviderError(f"MLflow: logging or registering the run failed: {exc}") from exc
-        finally:
-            sklearn_log.setLevel(level)
-    return run_id, int(mv.version)
-
-
-def end_interrupted(
-    env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContext, since: str, until: str | None = None
-) -> dict[str, Any]:
-    """Marks KILLED the MLflow runs of this pipeline a killed process left RUNNING, begun
-    between `since` and `until` (ISO times of its audit intent and the next one)."""
-    if not env.registry.exists():
-        return {"ended": []}
-    exp = env.registry.find("experiment", lambda c: c.get_experiment_by_name(f"{env.ctx.project}/{id}"))
-    if exp is None:
-        return {"ended": []}
-    start = int(datetime.fromisoformat(since).timestamp() * 1000)
-    query = f"attributes.status = 'RUNNING' and tags.`mlops_decl.pipeline` = '{id}' and attributes.start_time >= {start}"
-    if until is not None:
-        query += f" and attributes.start_time < {int(datetime.fromisoformat(until).timestamp() * 1000)}"
-    runs = env.registry.call("runs", lambda c: c.search_runs([exp.experiment_id], query))
-    for run in runs:
-        env.registry.call("run", lambda c, r=run.info.run_id: c.set_terminated(r, "KILLED"))
-    return {"ended": [run.info.run_id for run in runs]}
