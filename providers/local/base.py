@@ -30,7 +30,7 @@ class LocalEnv:
         self.delay = delay_ms / 1000.0
         self.faults = faults or Faults()
         # Each of these opens its file on first use only, under its own lock.
-        self.catalog = Catalog(ctx.data_dir / "catalog.db")
+        self.catalog = Catalog(ctx.data_dir / "catalog.db", self.make_private)
         self.inspector = FileInspector(self.catalog)
         self.registry = Registry(ctx.data_dir)
         self.store = FeatureStore(ctx.data_dir / "features.duckdb")
@@ -48,6 +48,10 @@ class LocalEnv:
             d.mkdir(mode=0o700, exist_ok=True)
             os.chmod(d, 0o700)
         self._private = True
+        # SQLite, DuckDB, MLflow and numpy create files through the umask, some of them in
+        # threads of their own: from here on the process creates them owner-only, so one
+        # killed before it can tighten them leaves none that others can read.
+        os.umask(os.umask(0o077) | 0o077)
         _tighten_at_exit(self.ctx.data_dir)
 
     @property
@@ -75,8 +79,8 @@ _AT_EXIT: set[Path] = set()
 
 
 def _tighten_at_exit(directory: Path) -> None:
-    """Tighten `directory` when the process exits (a command does not close its providers);
-    files made by a process killed first keep their mode, inside the 0700 directory."""
+    """Tighten `directory` when the process exits (a command does not close its providers):
+    what an older version, or a process with a looser umask, made there."""
     if not _AT_EXIT:
         atexit.register(lambda: [_owner_only(d) for d in sorted(_AT_EXIT)])
     _AT_EXIT.add(directory)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -53,8 +54,9 @@ class Catalog:
     serialising them costs less than per-thread connections fighting over SQLite's write
     lock; busy_timeout covers other processes (a `serve` next to an `apply`)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, prepare: Callable[[], None] = lambda: None):
         self.path = path
+        self._prepare = prepare  # makes the directory (owner-only) before the file is created
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._found: bool | None = None  # exists(): checked once, then known
@@ -63,6 +65,7 @@ class Catalog:
         # Called with the lock held. Opened lazily: `validate` and `--help` never touch disk.
         if self._conn is None:
             try:
+                self._prepare()
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
                 conn.execute("PRAGMA journal_mode=WAL")

@@ -194,6 +194,40 @@ def test_files_libraries_make_under_mlops_are_owner_only(tmp_path: Path) -> None
         assert mode & 0o077 == 0, (str(path.relative_to(root)), oct(mode))
 
 
+# apply, then die before exit handlers run: nothing tightens the files afterwards
+APPLY_THEN_SIGKILL = """import os, signal
+from mlops_decl.cli.main import main
+try:
+    main(["apply", "--auto-approve"])
+except SystemExit:
+    pass
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_killed_process_leaves_no_file_others_can_read(tmp_path: Path) -> None:
+    """While the local provider holds its data directory the process creates files owner-only,
+    so a process killed before it could tighten them leaves none readable by others."""
+    import shutil
+    import subprocess
+    import sys
+
+    root = tmp_path / "quickstart"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "examples" / "quickstart", root)
+    old = os.umask(0o022)
+    try:
+        killed = subprocess.run(
+            [sys.executable, "-c", APPLY_THEN_SIGKILL], cwd=root, capture_output=True, text=True, timeout=300
+        )
+    finally:
+        os.umask(old)
+    assert killed.returncode == -9, killed.stderr
+    below = list((root / ".mlops").rglob("*"))
+    assert {"catalog.db", "features.duckdb", "mlflow.db"} <= {p.name for p in below}
+    loose = [str(p.relative_to(root)) for p in below if stat.S_IMODE(p.lstat().st_mode) & 0o077]
+    assert loose == []
+
+
 def test_provider_errors_do_not_quote_sensitive_values(tmp_path: Path) -> None:
     root = tmp_path / "p"
     root.mkdir()
