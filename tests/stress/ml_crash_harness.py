@@ -274,6 +274,17 @@ def run(trials: int, seed: int, workdir: Path | None = None) -> dict[str, Any]:
         )
         for problem in t.problems:
             print(f"          - {problem}", flush=True)
+    # one more run and promotion close what the kills left: no open intent, no RUNNING run
+    settle = [cli(root, "run", "training_pipeline.train", timeout=600)]
+    settle.append(
+        cli(root, "promote", "model.m", "--version", str(max(Registry(root).versions())), timeout=600)
+    )
+    entries = audit(root)
+    settled = {
+        "open_intents": len(_open(entries)),
+        "mlflow_runs_running": Registry(root).running(),
+        "run_exit": settle[0].rc,
+    }
     summary = {
         "trials": trials,
         "seed": seed,
@@ -285,9 +296,12 @@ def run(trials: int, seed: int, workdir: Path | None = None) -> dict[str, Any]:
         "promotions_unaudited": sum(t.alias_moved_unaudited for t in results),
         "trials_leaving_an_open_intent": sum(bool(t.open_intents) for t in results),
         "mlflow_runs_left_running": max((t.runs_left_running for t in results), default=0),
+        "after_one_more_run_and_promote": settled,
         "wall_seconds": round(time.perf_counter() - t0, 1),
         "failures": [asdict(t) for t in results if not t.ok],
     }
+    if settled["open_intents"] or settled["mlflow_runs_running"] or settled["run_exit"]:
+        summary["failures"].append({"settle": settled, "stderr": settle[0].err[-400:]})
     if not summary["failures"]:
         shutil.rmtree(base, ignore_errors=True)
     return summary

@@ -24,3 +24,9 @@ def test_concurrency_harness_small(tmp_path: Path) -> None:
 def test_ml_crash_harness_small(tmp_path: Path) -> None:
     summary = ml_crash_harness.run(trials=2, seed=3, workdir=tmp_path)  # one run, one promote
     assert summary["passed"] == 2, summary["failures"]
+    # one more run and promotion closed what the kills left open
+    assert summary["after_one_more_run_and_promote"] == {
+        "open_intents": 0,
+        "mlflow_runs_running": 0,
+        "run_exit": 0,
+    }
