@@ -84,7 +84,13 @@ class ProviderSet:
                 project_dir=self.root, data_dir=self.root / ".mlops" / name, project=self.project
             )
             try:
+                # `faults:` (or MLOPS_<NAME>_FAULTS) is the engine's: it wraps the provider.
+                from mlops_decl.testing.faults import FaultyProvider, split_settings
+
+                settings, faults = split_settings(name, settings)
                 provider.configure(settings, ctx)
+                if faults is not None:
+                    provider = FaultyProvider(provider, faults)
             except ConfigError as exc:
                 src = self.positions.source(("providers", name, *exc.field)) if self.positions else None
                 raise DiagnosticError(

@@ -15,7 +15,6 @@ from mlops_decl.kind_rules import COMPUTED
 from mlops_decl.provider import NAME_KEY, Attributes, ConfigError, Handler, ProviderContext, ProviderError
 
 from .catalog import Catalog
-from .faults import Faults
 from .files import FileInspector
 from .registry import Registry
 from .store import FeatureStore
@@ -25,10 +24,9 @@ class LocalEnv:
     """The provider's shared state: paths, settings, and lazily opened stores. Shared by all
     handlers and threads; every store guards itself with its own lock."""
 
-    def __init__(self, ctx: ProviderContext, delay_ms: int = 0, faults: Faults | None = None):
+    def __init__(self, ctx: ProviderContext, delay_ms: int = 0):
         self.ctx = ctx
         self.delay = delay_ms / 1000.0
-        self.faults = faults or Faults()
         # Each of these opens its file on first use only, under its own lock.
         self.catalog = Catalog(ctx.data_dir / "catalog.db", self.make_private)
         self.inspector = FileInspector(self.catalog)
@@ -159,24 +157,20 @@ class LocalHandler(Handler):
 
     def read(self, id: str, prior: Attributes) -> Attributes | None:
         self.env.pause()
-        self.env.faults.hit("read", self.kind, id)
         return self._read(id, prior)
 
     def create(self, desired: Attributes) -> tuple[str, Attributes]:
         self.env.pause()
-        self.env.faults.hit("create", self.kind, desired.get(NAME_KEY))
         self.env.make_private()
         return self._create(desired)
 
     def update(self, id: str, prior: Attributes, desired: Attributes) -> Attributes:
         self.env.pause()
-        self.env.faults.hit("update", self.kind, id)
         self.env.make_private()
         return self._update(id, prior, desired)
 
     def delete(self, id: str, prior: Attributes) -> None:
         self.env.pause()
-        self.env.faults.hit("delete", self.kind, id)
         self._delete(id, prior)
 
     @abstractmethod
@@ -221,8 +215,8 @@ class CatalogHandler(LocalHandler):
         return self.env.catalog.get(self.kind, id)
 
     def read_many(self, ids: list[str]) -> dict[str, Attributes | None] | None:
-        """Batch refresh in one query; None (read one by one) when latency or faults are set."""
-        if self.env.delay > 0 or self.env.faults.faults:
+        """Batch refresh in one query; None (read one by one) when latency is set."""
+        if self.env.delay > 0:
             return None
         got = self.env.catalog.get_many(self.kind, ids)
         return {i: got.get(i) for i in ids}

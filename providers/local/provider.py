@@ -16,7 +16,6 @@ from .base import LocalEnv, LocalHandler
 from .dataset import DatasetHandler
 from .definitions import MonitorHandler, RegistryPolicyHandler, TrainingPipelineHandler
 from .endpoint import EndpointHandler
-from .faults import parse_faults
 from .feature_group import FeatureGroupHandler
 from .model import ModelHandler
 
@@ -35,7 +34,6 @@ HANDLERS: dict[str, type[LocalHandler]] = {
 
 SETTINGS = {
     "delay_ms": "added latency in milliseconds on every read/create/update/delete (benchmarks)",
-    "faults": "calls to fail or hang, for tests and drills (see faults.py)",
 }
 
 
@@ -86,7 +84,7 @@ class LocalProvider:
         with self._lock:
             if self._env is not None:
                 self._env.close()
-            self._env = LocalEnv(ctx, delay_ms=delay, faults=parse_faults(settings.get("faults")))
+            self._env = LocalEnv(ctx, delay_ms=delay)
             self._handlers = {}
 
     def kinds(self) -> frozenset[str]:

@@ -1,0 +1,234 @@
+"""The provider conformance suite: what every provider must do for the engine to manage its
+objects. A provider's tests use it as
+
+    from mlops_decl.testing import ProviderCase, Sample, conformance
+
+    CASE = ProviderCase(provider=MyProvider, samples=[...], ...)
+    TestMyProvider = conformance(CASE)
+
+or subclass ProviderConformance and set `case`. Each test runs against a fresh project
+directory and a fresh test server; tests taking `kind` run once per sample.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from mlops_decl.config.expressions import contains_unknown
+from mlops_decl.provider import ConfigError, ProviderError
+from mlops_decl.retry import CallTimeout, call_with_retry
+from mlops_decl.testing.case import ProviderCase
+from mlops_decl.testing.faults import FaultyProvider, parse_faults
+from mlops_decl.testing.harness import Harness
+
+__all__ = ["ProviderConformance", "conformance"]
+
+
+class ProviderConformance:
+    """Subclass it (the subclass's name must start with `Test`) and set `case`."""
+
+    case: ClassVar[ProviderCase]
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        samples = self.case.samples
+        if "kind" in metafunc.fixturenames:
+            metafunc.parametrize("kind", [s.kind for s in samples])
+        if "replace_kind" in metafunc.fixturenames:
+            metafunc.parametrize("replace_kind", [s.kind for s in samples if s.force_new is not None])
+
+    @pytest.fixture
+    def server(self, tmp_path: Path) -> Iterator[Any]:
+        with self.case.server(tmp_path) as handle:
+            yield handle
+
+    @pytest.fixture
+    def harness(self, tmp_path: Path, server: Any) -> Iterator[Harness]:
+        for rel, text in self.case.files.items():
+            path = tmp_path / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        h = Harness(self.case, tmp_path, server)
+        yield h
+        h.close()
+
+    def other(self, harness: Harness) -> Harness:
+        """A second, independent instance of the provider over the same project and service:
+        what another process (a colleague's checkout, a CI runner) sees."""
+        return Harness(self.case, harness.root, harness.handle, harness.instance)
+
+    # -- the case itself ---------------------------------------------------------------------
+    def test_the_case_has_a_sample_per_kind_and_a_force_new_change(self, harness: Harness) -> None:
+        kinds = [s.kind for s in self.case.samples]
+        assert len(kinds) == len(set(kinds)), "one sample per kind"
+        assert set(kinds) == set(harness.provider.kinds()), "a sample for every kind the provider lists"
+        assert any(s.force_new is not None for s in self.case.samples), "at least one force-new change"
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def test_create_then_read_agrees(self, harness: Harness, kind: str) -> None:
+        sample = self.case.sample(kind)
+        id, attrs = harness.create(sample)
+        live = harness.read(kind, id, attrs)
+        assert live is not None, f"{kind} `{id}`: read right after create found nothing"
+        assert harness.drift(kind, live, attrs) == [], "read disagrees with what create returned"
+        # and the next plan is empty: the planner sees nothing to change
+        planned = harness.plan(kind, harness.desired(sample), live)
+        assert harness.changes(kind, planned, live) == [], "a plan right after create shows changes"
+
+    def test_read_after_an_out_of_band_delete_is_none(self, harness: Harness, kind: str) -> None:
+        id, attrs = harness.create(self.case.sample(kind))
+        if self.case.remove is not None:
+            self.case.remove(harness.handle, kind, id)
+        else:
+            other = self.other(harness)
+            try:
+                other.delete(kind, id, attrs)
+            finally:
+                other.close()
+        assert harness.read(kind, id, attrs) is None, f"{kind} `{id}` still reads after it was deleted"
+
+    def test_delete_twice_is_fine(self, harness: Harness, kind: str) -> None:
+        id, attrs = harness.create(self.case.sample(kind))
+        harness.delete(kind, id, attrs)
+        harness.delete(kind, id, attrs)  # a retried delete whose first answer was lost
+        assert harness.read(kind, id, attrs) is None
+
+    def test_update_keeps_the_id(self, harness: Harness, kind: str) -> None:
+        sample = self.case.sample(kind)
+        id, attrs = harness.create(sample)
+        before = harness.desired(sample)
+        after = harness.desired(sample, sample.in_place)
+        planned = harness.plan(kind, after, attrs)
+        changed = harness.changes(kind, planned, attrs)
+        assert changed, f"the in-place change {sample.in_place} plans no change"
+        assert harness.requires_replace(kind, planned, attrs) == [], "the in-place change forces a replace"
+        new = harness.update(sample, id, attrs, sample.in_place)
+        assert new.get("id", id) == id, "update changed the id"
+        live = harness.read(kind, id, new)
+        assert live is not None, f"{kind} `{id}` is gone after an update"
+        for key in sample.in_place:
+            assert live.get(key) == after[key] != before.get(key), f"`{key}` did not change"
+        assert harness.changes(kind, harness.plan(kind, after, live), live) == [], (
+            "plan after update shows changes"
+        )
+
+    def test_force_new_plans_a_replace(self, harness: Harness, replace_kind: str) -> None:
+        sample = self.case.sample(replace_kind)
+        assert sample.force_new is not None
+        id, attrs = harness.create(sample)
+        planned = harness.plan(replace_kind, harness.desired(sample, sample.force_new), attrs)
+        forced = harness.requires_replace(replace_kind, planned, attrs)
+        assert forced, f"changing {sorted(sample.force_new)} plans no replace"
+        assert set(forced) <= set(sample.force_new), f"the replace names {forced}, not what changed"
+
+    def test_computed_attributes_are_filled(self, harness: Harness, kind: str) -> None:
+        id, attrs = harness.create(self.case.sample(kind))
+        live = harness.read(kind, id, attrs)
+        assert live is not None
+        for name, got in (("create", attrs), ("read", live)):
+            missing = sorted(k for k in harness.handler(kind).computed if k != "id" and k not in got)
+            assert not missing, f"{name} left computed attributes out: {missing}"
+            assert not contains_unknown(got), f"{name} returned values still unknown"
+
+    def test_plan_makes_no_api_call(self, harness: Harness, kind: str) -> None:
+        sample = self.case.sample(kind)
+        id, attrs = harness.create(sample)
+        fresh, changed = harness.desired(sample), harness.desired(sample, sample.in_place)
+        live = {k: harness.read(k, i, a) for k, (i, a) in harness.made.items()}
+        before = self.case.api_calls(harness.handle) if self.case.api_calls else None
+        harness.plan(kind, fresh, None)  # a new resource
+        harness.plan(kind, changed, attrs)  # a change to an existing one
+        if self.case.api_calls is not None:
+            assert self.case.api_calls(harness.handle) == before, "plan() called the service"
+        # without a call counter, at least: plan() changed nothing
+        assert {k: harness.read(k, i, a) for k, (i, a) in harness.made.items()} == live
+
+    def test_a_create_that_already_exists_is_adopted_or_fails_clearly(
+        self, harness: Harness, kind: str
+    ) -> None:
+        # An apply that crashed after the create but before the state write runs it again.
+        sample = self.case.sample(kind)
+        id, attrs = harness.create(sample)
+        try:
+            again, _ = harness.create(sample)
+        except ProviderError as exc:
+            assert not exc.retryable, "an object that exists is not worth retrying"
+            assert sample.name in str(exc) or id in str(exc), f"the error does not name the object: {exc}"
+            return
+        assert again == id, f"a second create made another object ({again}) beside `{id}`"
+        assert harness.read(kind, id, attrs) is not None
+
+    def test_a_throttled_call_is_retried(self, harness: Harness, kind: str) -> None:
+        sample = self.case.sample(kind)
+        harness.desired(sample)  # make what it needs first: only its own create is throttled
+        if self.case.throttle is not None:
+            self.case.throttle(harness.handle, 2)
+            id, attrs = harness.create(sample)
+        else:
+            faults = parse_faults([{"op": "create", "kind": kind, "mode": "transient", "times": 2}])
+            harness.provider = FaultyProvider(harness.provider, faults)
+            id, attrs = harness.create(sample)
+            assert faults.faults[0].fired == 2
+        assert harness.read(kind, id, attrs) is not None
+
+    def test_bad_settings_give_a_config_error_with_a_field_path(self, harness: Harness) -> None:
+        assert self.case.bad_settings, "list settings the provider must refuse"
+        for settings, path in self.case.bad_settings:
+            with pytest.raises(ConfigError) as info:
+                harness.configured(settings)
+            assert tuple(info.value.field) == tuple(path), f"{settings}: the error names {info.value.field}"
+            assert str(info.value)
+
+    def test_import_works(self, harness: Harness, kind: str) -> None:
+        id, attrs = harness.create(self.case.sample(kind))
+        other = self.other(harness)  # `import` knows only the id: no prior attributes
+        try:
+            got = other.read(kind, id, {})
+        finally:
+            other.close()
+        assert got is not None, f"importing {kind} `{id}` found nothing"
+        shared = {k: v for k, v in got.items() if k in attrs}
+        assert harness.drift(kind, shared, {k: attrs[k] for k in shared}) == []
+
+    # -- fault injection, around any provider ---------------------------------------------
+    def test_injected_faults_are_retried_on_every_call(self, harness: Harness, kind: str) -> None:
+        sample = self.case.sample(kind)
+        harness.desired(sample)
+        spec = [
+            {"op": op, "kind": kind, "mode": "transient", "times": 1}
+            for op in ("create", "read", "update", "delete")
+        ]
+        faults = parse_faults(spec)
+        harness.provider = FaultyProvider(harness.provider, faults)
+        id, attrs = harness.create(sample)
+        new = harness.update(sample, id, attrs, sample.in_place)
+        assert harness.read(kind, id, new) is not None
+        harness.delete(kind, id, new)
+        assert [f.fired for f in faults.faults] == [1, 1, 1, 1]
+
+    def test_a_hung_call_times_out(self, harness: Harness, kind: str) -> None:
+        id, attrs = harness.create(self.case.sample(kind))
+        h = FaultyProvider(
+            harness.provider, parse_faults([{"op": "read", "mode": "hang", "seconds": 1}])
+        ).handler(kind)
+        assert h is not None
+        t0 = time.perf_counter()
+        with pytest.raises(CallTimeout):
+            call_with_retry(lambda: h.read(id, attrs), timeout=0.2, what="read")
+        assert time.perf_counter() - t0 < 2
+
+
+def conformance(case: ProviderCase, name: str = "TestProviderConformance") -> type[ProviderConformance]:
+    """The suite bound to `case`, as a test class: assign it to a module-level name starting
+    with `Test` for pytest to collect it."""
+    return type(name, (ProviderConformance,), {"case": case, "__module__": _caller_module()})
+
+
+def _caller_module() -> str:
+    import sys
+
+    return str(sys._getframe(2).f_globals.get("__name__", __name__))
