@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -85,11 +86,16 @@ class ProviderSet:
             )
             try:
                 # `faults:` (or MLOPS_<NAME>_FAULTS) is the engine's: it wraps the provider.
-                from mlops_decl.testing.faults import FaultyProvider, split_settings
+                # Imported only when asked for: a start pays nothing for it.
+                faults = None
+                if "faults" in settings or any(k.endswith("_FAULTS") for k in os.environ):
+                    from mlops_decl.testing.faults import split_settings
 
-                settings, faults = split_settings(name, settings)
+                    settings, faults = split_settings(name, settings)
                 provider.configure(settings, ctx)
                 if faults is not None:
+                    from mlops_decl.testing.faults import FaultyProvider
+
                     provider = FaultyProvider(provider, faults)
             except ConfigError as exc:
                 src = self.positions.source(("providers", name, *exc.field)) if self.positions else None

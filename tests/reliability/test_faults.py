@@ -126,6 +126,16 @@ def test_transient_faults_through_the_cli(tmp_path: Path) -> None:
     assert read_state(root).resources == {}
 
 
+def test_bad_faults_are_one_error_at_their_line(tmp_path: Path) -> None:
+    root = project(tmp_path, ["a"], faults=["{op: create, mode: sometimes}"])
+    res = cli(root, "plan")
+    assert res.rc == 1 and "Traceback" not in res.err
+    assert "fault mode must be one of transient, permanent, hang" in res.err
+    assert "mlops.yaml:5:" in res.err  # the fault's `mode`, under providers.local.faults[0]
+    res = cli(project(tmp_path / "env", ["a"]), "plan", env={"MLOPS_LOCAL_FAULTS": "[{op"})
+    assert res.rc == 1 and "MLOPS_LOCAL_FAULTS is not JSON" in res.err and "Traceback" not in res.err
+
+
 # -- permanent failure ------------------------------------------------------------------------
 
 
