@@ -88,7 +88,7 @@ class ProviderSet:
                 # `faults:` (or MLOPS_<NAME>_FAULTS) is the engine's: it wraps the provider.
                 # Imported only when asked for: a start pays nothing for it.
                 faults = None
-                if "faults" in settings or any(k.endswith("_FAULTS") for k in os.environ):
+                if "faults" in settings or any(k.endswith(("_FAULTS", "_FAULT_LOG")) for k in os.environ):
                     from mlops_decl.testing.faults import split_settings
 
                     settings, faults = split_settings(name, settings)

@@ -9,6 +9,12 @@ gets the same fault tests without knowing about them.
           - {op: create, kind: dataset, name: b, mode: permanent}
           - {op: read, mode: transient, times: 2}      # fail twice, then succeed
           - {op: update, name: slow, mode: hang, seconds: 30}
+          - {op: create, name: slow, mode: hang, after: true}   # once the object is made
+
+`after: true` (create only) strikes once the provider's create has returned, as a cloud create
+that got its id and then hangs waiting for the object to be ready. MLOPS_<INSTANCE>_FAULT_LOG
+names a file that gets one line per call that reaches fault injection (`create dataset a`), so
+a test can count the calls a process made even when it was killed.
 
 `name` matches a resource's name on create and its id on read, update and delete (the engine
 knows no other name for an object it has made).
@@ -29,12 +35,12 @@ from mlops_decl.provider import NAME_KEY, Attributes, ConfigError, Handler, Prov
 OPS = ("read", "create", "update", "delete")
 MODES = ("transient", "permanent", "hang")
 SETTING = "faults"
-FIELDS = frozenset({"op", "mode", "kind", "name", "times", "seconds"})
+FIELDS = frozenset({"op", "mode", "kind", "name", "times", "seconds", "after"})
 
 
-def env_var(instance: str) -> str:
+def env_var(instance: str, suffix: str = "FAULTS") -> str:
     """MLOPS_LOCAL_FAULTS for `local`, MLOPS_AWS_EU_FAULTS for `aws-eu`."""
-    return f"MLOPS_{re.sub(r'[^A-Za-z0-9]', '_', instance).upper()}_FAULTS"
+    return f"MLOPS_{re.sub(r'[^A-Za-z0-9]', '_', instance).upper()}_{suffix}"
 
 
 @dataclass
@@ -45,11 +51,13 @@ class Fault:
     name: str | None = None
     times: int = 1
     seconds: float = 3600.0
+    after: bool = False
     fired: int = 0
 
-    def matches(self, op: str, kind: str, name: str | None) -> bool:
+    def matches(self, op: str, kind: str, name: str | None, after: bool = False) -> bool:
         return (
             self.op == op
+            and self.after == after
             and (self.kind is None or self.kind == kind)
             and (self.name is None or self.name == name)
         )
@@ -59,11 +67,15 @@ class Fault:
 class Faults:
     faults: list[Fault] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    log: str | None = None
 
-    def hit(self, op: str, kind: str, name: str | None) -> None:
-        """Raise or hang if a fault matches this call."""
+    def hit(self, op: str, kind: str, name: str | None, *, after: bool = False) -> None:
+        """Raise or hang if a fault matches this call (`after`: the object is made)."""
+        if self.log and not after:
+            with self.lock, open(self.log, "a") as fh:
+                fh.write(f"{op} {kind} {name}\n")
         for f in self.faults:
-            if not f.matches(op, kind, name):
+            if not f.matches(op, kind, name, after):
                 continue
             with self.lock:
                 if f.mode == "transient" and f.fired >= f.times:
@@ -79,7 +91,7 @@ class Faults:
             time.sleep(f.seconds)
 
 
-def parse_faults(raw: Any, env: str | None = None) -> Faults:
+def parse_faults(raw: Any, env: str | None = None, log: str | None = None) -> Faults:
     """The faults a `faults:` setting and the environment variable `env` name; ConfigError
     with the field path (under the provider's settings) when one is malformed."""
     if raw is not None and not isinstance(raw, list):
@@ -96,7 +108,7 @@ def parse_faults(raw: Any, env: str | None = None) -> Faults:
                 f"{env} is not JSON: {exc}", hint='e.g. [{"op": "create", "mode": "permanent"}]'
             ) from None
         items += extra if isinstance(extra, list) else [extra]
-    return Faults([_fault(i, item) for i, item in enumerate(items)])
+    return Faults([_fault(i, item) for i, item in enumerate(items)], log=log)
 
 
 def _fault(i: int, item: Any) -> Fault:
@@ -116,7 +128,10 @@ def _fault(i: int, item: Any) -> Fault:
         times, seconds = int(item.get("times", 1)), float(item.get("seconds", 3600.0))
     except (TypeError, ValueError):
         raise ConfigError("`times` and `seconds` must be numbers", field=(SETTING, i)) from None
-    return Fault(op=op, mode=mode, kind=item.get("kind"), name=item.get("name"), times=times, seconds=seconds)
+    after = item.get("after", False)
+    if not isinstance(after, bool) or after and op != "create":
+        raise ConfigError("`after` is true or false, on a create fault only", field=(SETTING, i, "after"))
+    return Fault(op, mode, item.get("kind"), item.get("name"), times, seconds, after)
 
 
 class FaultyHandler(Handler):
@@ -133,21 +148,25 @@ class FaultyHandler(Handler):
     def plan(self, desired: Attributes, prior: Attributes | None) -> Attributes:
         return self.inner.plan(desired, prior)
 
-    def read(self, id: str, prior: Attributes) -> Attributes | None:
+    # Whatever else the engine passes (the operation context) goes to the wrapped handler.
+    def read(self, id: str, prior: Attributes, *args: Any, **kw: Any) -> Attributes | None:
         self.faults.hit("read", self.kind, id)
-        return self.inner.read(id, prior)
+        return self.inner.read(id, prior, *args, **kw)
 
-    def create(self, desired: Attributes) -> tuple[str, Attributes]:
-        self.faults.hit("create", self.kind, desired.get(NAME_KEY))
-        return self.inner.create(desired)
+    def create(self, desired: Attributes, *args: Any, **kw: Any) -> tuple[str, Attributes]:
+        name = desired.get(NAME_KEY)
+        self.faults.hit("create", self.kind, name)
+        made = self.inner.create(desired, *args, **kw)
+        self.faults.hit("create", self.kind, name, after=True)
+        return made
 
-    def update(self, id: str, prior: Attributes, desired: Attributes) -> Attributes:
+    def update(self, id: str, prior: Attributes, desired: Attributes, *args: Any, **kw: Any) -> Attributes:
         self.faults.hit("update", self.kind, id)
-        return self.inner.update(id, prior, desired)
+        return self.inner.update(id, prior, desired, *args, **kw)
 
-    def delete(self, id: str, prior: Attributes) -> None:
+    def delete(self, id: str, prior: Attributes, *args: Any, **kw: Any) -> None:
         self.faults.hit("delete", self.kind, id)
-        self.inner.delete(id, prior)
+        self.inner.delete(id, prior, *args, **kw)
 
     def __getattr__(self, name: str) -> Any:
         if name == "read_many":
@@ -191,8 +210,8 @@ def split_settings(instance: str, settings: dict[str, Any]) -> tuple[dict[str, A
     """(the provider's own settings, the faults to inject or None). The engine calls this
     before configure(): `faults` is the engine's setting, never the provider's."""
     own = {k: v for k, v in settings.items() if k != SETTING}
-    env = env_var(instance)
-    if SETTING not in settings and not os.environ.get(env):
+    env, log = env_var(instance), os.environ.get(env_var(instance, "FAULT_LOG")) or None
+    if SETTING not in settings and not os.environ.get(env) and not log:
         return own, None
-    faults = parse_faults(settings.get(SETTING), env)
-    return own, (faults if faults.faults else None)
+    faults = parse_faults(settings.get(SETTING), env, log)
+    return own, (faults if faults.faults or log else None)

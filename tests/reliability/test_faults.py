@@ -178,6 +178,21 @@ def test_a_hung_create_times_out_and_the_process_exits_promptly(tmp_path: Path) 
     assert not lock_file(root).exists()
 
 
+def test_a_create_that_hangs_after_making_the_object_is_adopted_next_time(tmp_path: Path) -> None:
+    root = project(tmp_path, ["a", "b"], faults=["{op: create, name: b, mode: hang, after: true}"])
+    log = tmp_path / "calls.log"
+    env = {"MLOPS_LOCAL_FAULT_LOG": str(log)}
+    res = cli(root, "apply", "--auto-approve", "--call-timeout", "1", env=env, timeout=60)
+    assert res.rc == 1 and "dataset.b: create timed out after 1s" in res.err
+    made = catalog_rows(root)[("dataset", "b")]  # the provider made it before the hang
+    project(tmp_path, ["a", "b"])  # the fault gone
+    assert cli(root, "apply", "--auto-approve", env=env).rc == 0
+    assert cli(root, "plan", "--detailed-exitcode").rc == 0
+    rows = catalog_rows(root)
+    assert sorted(rows) == [("dataset", "a"), ("dataset", "b")] and rows[("dataset", "b")] == made
+    assert log.read_text().splitlines().count("create dataset b") == 2  # the second adopted it
+
+
 def test_a_hung_refresh_times_out_from_the_environment(tmp_path: Path) -> None:
     root = project(tmp_path, ["a"])
     assert cli(root, "apply", "--auto-approve").rc == 0
