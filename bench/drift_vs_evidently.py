@@ -17,7 +17,7 @@ are shifted (mean, scale or both), the rest drawn as the reference. Three proces
              .dict(), timed.
 Peak memory is getrusage's ru_maxrss of the check and Evidently processes; the profile's is the
 peak while it ran (Linux VmHWM, reset before).
-The anchor: DESIGN's target is >= 30x faster than Evidently, with the same drifted columns.
+The anchor: the target is >= 30x faster than Evidently, with the same drifted columns.
 """
 
 from __future__ import annotations

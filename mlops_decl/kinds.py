@@ -1,4 +1,4 @@
-"""The seven resource kinds, provider-neutral, as pydantic models (DESIGN §2).
+"""The seven resource kinds, provider-neutral, as pydantic models (docs/kinds.md).
 
 The single definition of what each kind holds. These validate *resolved* values.
 `mlops_decl.schema` derives from them the raw-YAML models (where any field may also hold a

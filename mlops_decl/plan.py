@@ -1,6 +1,6 @@
 """Plans as plain data: actions, changes, and the saved plan file.
 
-Sensitive values (DESIGN §2) never reach a plan file: every attribute that holds one (it is
+Sensitive values (docs/reliability.md, Secrets) never reach a plan file: every attribute that holds one (it is
 computed from a `sensitive: true` variable, from another resource's sensitive attribute, or
 its value contains a sensitive variable's value) is listed in `sensitive` and written as
 SENSITIVE; planned values become unknown, so `apply PLANFILE` computes them again from the

@@ -1,8 +1,8 @@
 """Resolve a resource's raw body into the attributes its provider receives.
 
 References are rendered through a lookup, then the result is checked against the kind's model
-(DESIGN §2's second validation, with the kinds' compiled schemas: kind_check.py). Values still
-unknown before apply stay UNKNOWN.
+(the second of the two validations in docs/kinds.md, with the kinds' compiled schemas:
+kind_check.py). Values still unknown before apply stay UNKNOWN.
 """
 
 from __future__ import annotations

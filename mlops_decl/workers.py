@@ -1,10 +1,11 @@
 """Reusable daemon threads for the walk's nodes and for provider calls under a time limit.
 
 Why not a fresh thread per job: starting one costs ~35 us, paid twice per applied resource
-(the walk's node, then the timed provider call inside it): ~70 ms per 1000 resources (bench
-finding 9). Why not concurrent.futures: its workers are joined at interpreter exit, so a hung
-provider call would keep the process from exiting after its time limit was reported. A worker
-whose job overruns is simply not waited for; it rejoins the pool if the job ever returns.
+(the walk's node, then the timed provider call inside it): ~70 ms per 1000 resources
+(bench/README.md, "Where the time goes"). Why not concurrent.futures: its workers are joined
+at interpreter exit, so a hung provider call would keep the process from exiting after its
+time limit was reported. A worker whose job overruns is simply not waited for; it rejoins the
+pool if the job ever returns.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Every user mistake is one clear message at the right file:line:column, exit 1, no traceback,
-state untouched (DESIGN §7). Each case runs the real CLI in a subprocess.
+state untouched (docs/reliability.md, Bad input). Each case runs the real CLI in a subprocess.
 
 Mistakes in a resource file are added as `extra.yaml` beside a copy of the quickstart, so the
 rest of the project is valid; mistakes in mlops.yaml use a project of that one file.

@@ -1,4 +1,4 @@
-"""A file's first check, before references are resolved (DESIGN §2's first validation).
+"""A file's first check, before references are resolved (the first of docs/kinds.md's two).
 
 The file's shape is checked against small shell schemas, then each resource body against its
 kind's own, setting aside errors at values that hold a `${...}` reference: those are checked

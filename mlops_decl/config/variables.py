@@ -1,8 +1,7 @@
 """Variable values: defaults < MLOPS_VAR_* environment < --var-file files < -var flags.
 
-This is Terraform's precedence (flags on the command line win). DESIGN §2 lists the
-environment last; a value typed on the command line being overridden by a forgotten
-environment variable surprises Terraform users, so flags win here.
+This is Terraform's precedence (docs/commands.md): a value typed on the command line is never
+overridden by a forgotten environment variable.
 """
 
 from __future__ import annotations

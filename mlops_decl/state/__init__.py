@@ -1,4 +1,4 @@
-"""State: what mlops-decl manages, where it is kept, and the lock that guards it (DESIGN §4)."""
+"""State: what mlops-decl manages, where it is kept, and the lock that guards it (docs/state.md)."""
 
 from mlops_decl.state.backends import open_backend
 from mlops_decl.state.local import LocalLock, LocalStateStore

@@ -2,7 +2,7 @@
 `interval` seconds, instead of once per line.
 
 Why: one fdatasync per resource was 40% of a 1000-resource apply, and under other processes'
-disk writes it made a 10,000-resource apply swing from 8 to 29 s (bench/README, finding 6). A
+disk writes it made a 10,000-resource apply swing from 8 to 29 s (bench/README.md). A
 line is in the page cache when `write()` returns, so a killed process still loses nothing; a
 power cut loses at most the last `interval` of lines, which the next apply adopts again from
 the provider, as it does an object created but not yet recorded. That is SQLite's

@@ -1,4 +1,4 @@
-"""The state document: what mlops-decl has created, by address, and the outputs (DESIGN §4).
+"""The state document: what mlops-decl has created, by address, and the outputs (docs/state.md).
 
 The JSON is the contract (state pull/push, remote backends), so (de)serialisation is explicit
 here rather than left to a library's defaults.
@@ -37,7 +37,7 @@ class ResourceState:
             "attributes": self.attributes,
             "dependencies": self.dependencies,
         }
-        # Only when used, so the common document is exactly DESIGN §4's shape.
+        # Only when used, so the common document is exactly docs/state.md's shape.
         if self.sensitive_paths:
             out["sensitive_paths"] = self.sensitive_paths
         return out

@@ -1,4 +1,4 @@
-"""Drift methods, vectorised with numpy (DESIGN §6), and which one a feature gets.
+"""Drift methods, vectorised with numpy (docs/kinds.md lists them), and which one a feature gets.
 
 Every method compares a reference (from the profile computed at apply) with the current data.
 Numeric inputs are *sorted* arrays: the reference sample is sorted once at apply, the current

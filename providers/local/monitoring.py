@@ -1,4 +1,4 @@
-"""The monitor's `check` action: current data against the reference profile (DESIGN §6).
+"""The monitor's `check` action: current data against the reference profile (docs/kinds.md, monitor).
 
 The profile was computed at apply; a check loads it (a few MB), reads the current data, sorts
 each numeric column once, scores every feature with drift.py, writes the JSON and HTML report

@@ -1,5 +1,5 @@
 """A monitor's reference profile: everything a drift check needs from the baseline, computed
-once at apply so that a check reads and sorts only the current data (DESIGN §6).
+once at apply so that a check reads and sorts only the current data (docs/kinds.md, monitor).
 
 Per numeric feature: a sorted sample (every non-null row up to SAMPLE_SIZE, else an evenly
 spaced quantile sketch of that size that keeps the minimum and maximum), the row count, mean,

@@ -1,4 +1,4 @@
-"""The local provider: everything on one machine, offline (DESIGN §6).
+"""The local provider: everything on one machine, offline (docs/kinds.md, per kind).
 
 Handlers are made on first use and shared; the engine calls them from many threads.
 """

@@ -1,7 +1,7 @@
 """Variable values: defaults < MLOPS_VAR_ environment < --var-file < -var.
 
 This is deliberately Terraform's order (a flag typed on the command line wins over a forgotten
-environment variable), not the order DESIGN §2 lists the sources in.
+environment variable), as docs/commands.md says.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Provider faults (DESIGN §4, §5): transient errors retried with backoff and jitter up to a
+"""Provider faults (docs/reliability.md): transient errors retried with backoff and jitter up to a
 limit; a permanent failure keeps independent branches and skips dependents; a hung call times
 out with a clear message and the process still exits promptly; Ctrl-C lets running calls
 finish, saves state and releases the lock."""

@@ -1,7 +1,7 @@
-"""Bad input, generated (DESIGN §7): random YAML, wrong types, broken and circular references,
-deep nesting, very large files and bytes that are not UTF-8, through the whole loading and
-validation path (mlops_decl.workspace.load_workspace: discovery, YAML with positions, raw
-schema, merge, variables, graph, resolved-value validation).
+"""Bad input, generated (docs/reliability.md, Bad input): random YAML, wrong types, broken and
+circular references, deep nesting, very large files and bytes that are not UTF-8, through the
+whole loading and validation path (mlops_decl.workspace.load_workspace: discovery, YAML with
+positions, raw schema, merge, variables, graph, resolved-value validation).
 
 Every example must either load or raise DiagnosticError whose every diagnostic names a file
 of the project and a line >= 1. Any other exception (a traceback for the user) fails.

@@ -1,5 +1,5 @@
-"""Sensitive variables (DESIGN §2): never in plan or apply output, logs, plan files or the audit
-log; the state and everything under .mlops/ readable by the owner only.
+"""Sensitive variables (docs/reliability.md, Secrets): never in plan or apply output, logs, plan
+files or the audit log; the state and everything under .mlops/ readable by the owner only.
 
 The state keeps the value (as Terraform's does: the next plan has to diff against it), marked
 in `sensitive_paths`; so do the local provider's own files under .mlops/local/, which are the

@@ -1,5 +1,5 @@
-"""The churn example end to end, offline, as the README walks through it: apply, run,
-promote, predict, serve, a drift check on shifted data that retrains and promotes a new
+"""The churn example end to end, offline, as docs/churn-walkthrough.md walks through it: apply,
+run, promote, predict, serve, a drift check on shifted data that retrains and promotes a new
 champion, lineage and audit."""
 
 from __future__ import annotations

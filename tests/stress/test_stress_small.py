@@ -1,5 +1,5 @@
 """Small versions of the stress harnesses, for CI (each well under 30 s). The full runs and
-their figures are in the README's Reliability section."""
+their figures are in docs/reliability.md."""
 
 from __future__ import annotations
 
