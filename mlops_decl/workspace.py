@@ -12,6 +12,7 @@ from mlops_decl.config.project import Project, load_project
 from mlops_decl.config.variables import Variables, resolve_variables
 from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 from mlops_decl.graph import Graph, build_graph
+from mlops_decl.provider_hints import missing_provider_hint
 from mlops_decl.provider_set import ProviderSet
 from mlops_decl.resolve import resolve_body
 
@@ -90,8 +91,7 @@ def check_workspace(ws: Workspace) -> None:
                 Diagnostic(
                     f"unknown provider `{name}`",
                     ws.project.settings_positions.source(("providers", name), key=True),
-                    hint=f"installed providers: {', '.join(ws.providers.names)}; cloud providers come with "
-                    f"extras, e.g. pip install 'mlops-decl[{name}]'",
+                    hint=missing_provider_hint(name, ws.providers.names),
                 )
             )
 

@@ -315,6 +315,13 @@ MISTAKES: dict[str, Mistake] = {
         "installed providers",
         quickstart=False,
     ),
+    "cloud-provider-not-written-yet": Mistake(
+        {"mlops.yaml": "project: t\nproviders:\n  local: {}\n  sagemaker: {region: eu-west-1}\n"},
+        ("mlops.yaml", 4, 3),
+        ("unknown provider `sagemaker`",),
+        "the sagemaker provider is not written yet",
+        quickstart=False,
+    ),
     "project-in-resource-file": Mistake(
         {"extra.yaml": "resources:\n  model:\n    m: {}\nproject: other\n"},
         ("extra.yaml", 4, 1),

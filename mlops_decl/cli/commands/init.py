@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from mlops_decl.cli.output import handle_errors
+from mlops_decl.provider_hints import NOT_WRITTEN_YET, missing_provider_hint
 
 MLOPS_YAML = """\
 # yaml-language-server: $schema=https://raw.githubusercontent.com/mlops-decl/mlops-decl/main/schemas/project.schema.json
@@ -44,7 +45,10 @@ def init() -> None:
     installed = available_providers()
     wanted = {project.settings.default_provider, *project.settings.providers}
     for name in sorted(wanted):
-        mark = click.style("ok", fg="green") if name in installed else click.style("missing", fg="red")
+        if name in installed:
+            mark = click.style("ok", fg="green")
+        else:
+            mark = click.style("not written yet" if name in NOT_WRITTEN_YET else "missing", fg="red")
         click.echo(f"provider {name}: {mark}")
     missing = sorted(wanted - set(installed))
     backend = project.settings.backend
@@ -59,7 +63,7 @@ def init() -> None:
         raise DiagnosticError(
             Diagnostic(
                 f"provider(s) not installed: {', '.join(missing)}",
-                hint="install the extra, e.g. pip install 'mlops-decl[" + missing[0] + "]'",
+                hint=missing_provider_hint(missing[0], installed),
             )
         )
     click.echo(
