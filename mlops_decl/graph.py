@@ -6,7 +6,6 @@ from __future__ import annotations
 import difflib
 import heapq
 from dataclasses import dataclass, field
-from typing import Any
 
 from mlops_decl import kind_check
 from mlops_decl.config.expressions import RefSyntaxError, iter_refs, parse_ref
@@ -20,7 +19,7 @@ class Graph:
     """Addresses and their dependency edges.
 
     A few dict-of-sets rather than networkx: importing networkx costs `validate` about 60 ms,
-    a fifth of its run. `g` still gives a networkx.DiGraph for code that wants one.
+    a fifth of its run.
     """
 
     succ: dict[str, set[str]] = field(default_factory=dict)  # dependency -> dependents
@@ -46,16 +45,6 @@ class Graph:
     def edges(self) -> list[tuple[str, str]]:
         """(dependency, dependent) pairs, sorted."""
         return sorted((a, b) for a, deps in self.succ.items() for b in deps)
-
-    @property
-    def g(self) -> Any:
-        """The graph as a networkx.DiGraph (edges from dependency to dependent)."""
-        import networkx as nx
-
-        out = nx.DiGraph()
-        out.add_nodes_from(self.succ)
-        out.add_edges_from(self.edges)
-        return out
 
     def dependencies(self, address: str) -> list[str]:
         return sorted(self.pred.get(address, ()))
