@@ -166,8 +166,11 @@ class ProviderConformance:
         sample = self.case.sample(kind)
         harness.desired(sample)  # make what it needs first: only its own create is throttled
         if self.case.throttle is not None:
+            before = self.case.api_calls(harness.handle) if self.case.api_calls else 0
             self.case.throttle(harness.handle, 2)
             id, attrs = harness.create(sample)
+            if self.case.api_calls is not None:
+                assert self.case.api_calls(harness.handle) - before >= 3, "the throttled calls never happened"
         else:
             faults = parse_faults([{"op": "create", "kind": kind, "mode": "transient", "times": 2}])
             harness.provider = FaultyProvider(harness.provider, faults)

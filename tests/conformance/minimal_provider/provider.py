@@ -1,0 +1,43 @@
+"""The minimal provider: datasets and models on a small REST service (service.py)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from mlops_decl.provider import Handler, ProviderContext, ProviderError
+
+from .client import Client
+from .dataset import DatasetHandler
+from .model import ModelHandler
+from .settings import parse
+
+HANDLERS = {"dataset": DatasetHandler, "model": ModelHandler}
+
+
+class MinimalProvider:
+    name = "minimal"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._client: Client | None = None
+        self._handlers: dict[str, Handler] = {}
+
+    def configure(self, settings: dict[str, Any], ctx: ProviderContext) -> None:
+        client = Client(parse(settings))  # no API call: the first one is the first read
+        with self._lock:
+            self._client, self._handlers = client, {}
+
+    def kinds(self) -> frozenset[str]:
+        return frozenset(HANDLERS)
+
+    def handler(self, kind: str) -> Handler | None:
+        cls = HANDLERS.get(kind)
+        if cls is None:
+            return None
+        with self._lock:
+            if self._client is None:
+                raise ProviderError("the minimal provider was used before configure()")
+            if kind not in self._handlers:
+                self._handlers[kind] = cls(self._client)
+            return self._handlers[kind]
