@@ -23,11 +23,13 @@ CALL_TIMEOUT = 120.0  # seconds per call: a hung provider fails its test instead
 class Harness:
     """One configured instance of the case's provider over a project directory."""
 
-    def __init__(self, case: ProviderCase, root: Path, handle: Any, instance: str = "test"):
+    def __init__(self, case: ProviderCase, root: Path, handle: Any, instance: str | None = None):
         self.case = case
         self.root = root
         self.handle = handle
-        self.instance = instance
+        # named like the provider, as the engine names an instance by default: its data
+        # directory is the one a project's commands use
+        self.instance = instance or case.provider().name
         self.provider = self.configured(case.settings(handle))
         self.made: dict[str, tuple[str, Attributes]] = {}  # kind -> (id, attributes)
 

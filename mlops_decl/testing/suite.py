@@ -25,6 +25,7 @@ from mlops_decl.retry import CallTimeout, call_with_retry
 from mlops_decl.testing.case import ProviderCase
 from mlops_decl.testing.faults import FaultyProvider, parse_faults
 from mlops_decl.testing.harness import Harness
+from mlops_decl.testing.project import cli, registered, state_ids, write_project
 
 __all__ = ["ProviderConformance", "conformance"]
 
@@ -196,6 +197,23 @@ class ProviderConformance:
         assert got is not None, f"importing {kind} `{id}` found nothing"
         shared = {k: v for k, v in got.items() if k in attrs}
         assert harness.drift(kind, shared, {k: attrs[k] for k in shared}) == []
+
+    # -- the engine end to end -----------------------------------------------------------
+    def test_the_engine_applies_every_sample_and_the_next_plan_is_empty(self, harness: Harness) -> None:
+        name = harness.provider.name
+        addresses = write_project(self.case, harness.root, name, self.case.settings(harness.handle))
+        with registered(self.case, name):
+            applied = cli(harness.root, "apply", "--auto-approve")
+            assert applied.rc == 0, applied.output
+            ids = state_ids(harness.root)
+            assert sorted(ids) == sorted(addresses)
+            again = cli(harness.root, "plan", "--detailed-exitcode")
+            assert again.rc == 0, f"the plan after apply is not empty:\n{again.output}"
+            gone = cli(harness.root, "destroy", "--auto-approve")
+            assert gone.rc == 0, gone.output
+        assert state_ids(harness.root) == {}
+        for address, id in ids.items():
+            assert harness.read(address.split(".", 1)[0], id, {}) is None, f"{address} outlived destroy"
 
     # -- fault injection, around any provider ---------------------------------------------
     def test_injected_faults_are_retried_on_every_call(self, harness: Harness, kind: str) -> None:

@@ -14,7 +14,7 @@ from mlops_decl.provider import ProviderContext
 from mlops_decl.providers.local.provider import LocalProvider
 from mlops_decl.testing import ProviderCase, Sample, conformance
 
-INSTANCE = "test"  # the suite's provider instance: data under .mlops/test/
+INSTANCE = "local"  # the provider instance the suite and the engine use: data under .mlops/local/
 
 SALES = "customer_id,store_id,ts,amount,label\n" + "".join(
     f"c{i},s{i % 3},2024-01-{1 + i % 28:02d},{10 + i * 1.5},{i % 2}\n" for i in range(40)
