@@ -82,7 +82,7 @@ def check_workspace(ws: Workspace) -> None:
             Diagnostic(
                 f"default_provider `{settings.default_provider}` is not installed",
                 ws.project.settings_positions.source(("default_provider",)),
-                hint=f"installed providers: {', '.join(ws.providers.names)}",
+                hint=missing_provider_hint(settings.default_provider, ws.providers.names),
             )
         )
     for name in settings.providers:
@@ -109,7 +109,7 @@ def check_workspace(ws: Workspace) -> None:
                 Diagnostic(
                     f"{address}: unknown provider `{prov}`",
                     rc.source(("provider",)),
-                    hint=f"installed providers: {', '.join(ws.providers.names)}",
+                    hint=missing_provider_hint(prov, ws.providers.names),
                 )
             )
         if not escapes and address not in ws.graph.var_users:

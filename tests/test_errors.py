@@ -315,6 +315,12 @@ MISTAKES: dict[str, Mistake] = {
         "installed providers",
         quickstart=False,
     ),
+    "cloud-provider-on-resource-not-written-yet": Mistake(
+        {"extra.yaml": "resources:\n  model:\n    m: {provider: databricks}\n"},
+        ("extra.yaml", 3, 19),
+        ("model.m", "unknown provider `databricks`"),
+        "the databricks provider is not written yet",
+    ),
     "cloud-provider-not-written-yet": Mistake(
         {"mlops.yaml": "project: t\nproviders:\n  local: {}\n  sagemaker: {region: eu-west-1}\n"},
         ("mlops.yaml", 4, 3),
