@@ -31,11 +31,11 @@ class DatasetHandler(Handler):
             planned.update(version=prior.get("version"), created_at=prior.get("created_at"))
         return planned
 
-    def read(self, id: str, prior: Attributes) -> Attributes | None:
+    def read(self, id: str, prior: Attributes, op: Any = None) -> Attributes | None:
         status, obj = self.client.call("GET", f"/datasets/{id}", f"read dataset {id}", allow=(404,))
         return None if status == 404 else attributes(obj)
 
-    def create(self, desired: Attributes) -> tuple[str, Attributes]:
+    def create(self, desired: Attributes, op: Any = None) -> tuple[str, Attributes]:
         name = str(desired[NAME_KEY])
         body = {"name": name, **{k: desired.get(k) for k in FIELDS}}
         status, obj = self.client.call("POST", "/datasets", f"create dataset {name}", body, allow=(409,))
@@ -47,10 +47,10 @@ class DatasetHandler(Handler):
             )
         return obj["id"], attributes(obj)
 
-    def update(self, id: str, prior: Attributes, desired: Attributes) -> Attributes:
+    def update(self, id: str, prior: Attributes, desired: Attributes, op: Any = None) -> Attributes:
         body = {k: desired.get(k) for k in FIELDS if k != "uri"}
         _, obj = self.client.call("PATCH", f"/datasets/{id}", f"update dataset {id}", body)
         return attributes(obj)
 
-    def delete(self, id: str, prior: Attributes) -> None:
+    def delete(self, id: str, prior: Attributes, op: Any = None) -> None:
         self.client.call("DELETE", f"/datasets/{id}", f"delete dataset {id}", allow=(404,))

@@ -31,11 +31,11 @@ class ModelHandler(Handler):
             planned.update(latest_version=prior.get("latest_version"), aliases=prior.get("aliases"))
         return planned
 
-    def read(self, id: str, prior: Attributes) -> Attributes | None:
+    def read(self, id: str, prior: Attributes, op: Any = None) -> Attributes | None:
         status, obj = self.client.call("GET", f"/models/{id}", f"read model {id}", allow=(404,))
         return None if status == 404 else attributes(obj)
 
-    def create(self, desired: Attributes) -> tuple[str, Attributes]:
+    def create(self, desired: Attributes, op: Any = None) -> tuple[str, Attributes]:
         name = str(desired[NAME_KEY])
         body = {"name": name, **{k: desired.get(k) for k in FIELDS}}
         status, obj = self.client.call("POST", "/models", f"create model {name}", body, allow=(409,))
@@ -43,10 +43,10 @@ class ModelHandler(Handler):
             return obj["id"], self.update(obj["id"], {}, desired)
         return obj["id"], attributes(obj)
 
-    def update(self, id: str, prior: Attributes, desired: Attributes) -> Attributes:
+    def update(self, id: str, prior: Attributes, desired: Attributes, op: Any = None) -> Attributes:
         body = {k: desired.get(k) for k in FIELDS}
         _, obj = self.client.call("PATCH", f"/models/{id}", f"update model {id}", body)
         return attributes(obj)
 
-    def delete(self, id: str, prior: Attributes) -> None:
+    def delete(self, id: str, prior: Attributes, op: Any = None) -> None:
         self.client.call("DELETE", f"/models/{id}", f"delete model {id}", allow=(404,))
