@@ -1,19 +1,26 @@
 """Carry out a Plan: walk the changes concurrently in dependency order, saving state after
 every resource that changes.
 
-Every provider call has a time limit (retry.call_timeout) and retryable errors are retried
-with backoff. A failure skips what depends on it while independent branches carry on. On
-Ctrl-C (`stop`) nothing new starts and running calls finish and are saved; on a second one
-(`abandon`) the walk stops waiting, and a call that returns after that is not saved: the lock
-is about to go, and the next plan sees (and the local provider adopts) what it made.
+Every provider call gets an Operation (progress, deadline, cancel, record_id) and a time limit
+(the resource's lifecycle.timeouts, --call-timeout, the handler's default for the call), and
+retryable errors are retried on the provider's schedule. A create that records its id is in
+state at once as `creating`; if it then fails it becomes `tainted` (replaced by the next
+apply), unless a read shows it left nothing behind; if it times out or is abandoned it stays
+`creating` (the next apply reads it and finishes it). What create and update return must keep
+every value the plan knew. A failure skips what depends on it while independent branches
+carry on. On Ctrl-C (`stop`) nothing new starts and running calls finish and are saved; on a
+second one (`abandon`) the walk stops waiting and the operations are cancelled; a call that
+returns after that is not saved: the lock is about to go.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from mlops_decl.config.expressions import UNKNOWN, Ref, contains_unknown, render
 from mlops_decl.config.project import ResourceConfig
@@ -22,6 +29,8 @@ from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 from mlops_decl.diff import same
 from mlops_decl.hooks import Hooks
 from mlops_decl.kind_rules import COMPUTED
+from mlops_decl.objchange import broken_promises, dotted, get_path
+from mlops_decl.operation import CREATING, TAINTED, Operation
 from mlops_decl.plan import (
     SENSITIVE,
     Action,
@@ -34,9 +43,17 @@ from mlops_decl.plan import (
     unmask,
 )
 from mlops_decl.planner import provider_diagnostic
-from mlops_decl.provider import NAME_KEY, ProviderError
+from mlops_decl.provider import NAME_KEY, Handler, Planned, ProviderError
 from mlops_decl.resolve import resolve_body
-from mlops_decl.retry import call_timeout, call_with_retry
+from mlops_decl.retry import (
+    CallTimeout,
+    Limits,
+    call_with_retry,
+    concurrency_of,
+    explicit_timeout,
+    limit_for,
+    policy_of,
+)
 from mlops_decl.state.model import ResourceState, State
 from mlops_decl.state.store import StateStore
 from mlops_decl.walk import DAG, walk
@@ -58,6 +75,9 @@ class ApplyResult:
 
     def count(self, action: Action) -> int:
         return sum(1 for _, a in self.done if a is action)
+
+
+T = TypeVar("T")
 
 
 class InconsistentResult(ProviderError):
@@ -95,21 +115,49 @@ class Applier:
         store: StateStore,
         state: State,
         hooks: Hooks,
-        timeout: float | None = None,
+        timeout: Any = ...,
+        cancel: threading.Event | None = None,
     ):
         self.ws = ws
         self.plan = plan
         self.store = store
         self.hooks = hooks
-        self.timeout = timeout
+        self.explicit = timeout  # the command line's limit, or ... when none was given
+        self.cancel = cancel or threading.Event()
+        self.limits = Limits(lambda name: concurrency_of(ws.providers.get(name)))
         self.current: dict[str, ResourceState] = dict(state.resources)
         self.lock = threading.Lock()
         self.result = ApplyResult()
         self.closed = False
         self.secrets = secret_values(ws)
 
-    def call(self, what: str, fn: Any) -> Any:
-        return call_with_retry(fn, timeout=self.timeout, what=what)
+    def call(
+        self,
+        change: Change,
+        what: str,
+        fn: Callable[[Operation], T],
+        *,
+        status: str | None = None,
+        on_record: Callable[[str, dict[str, Any]], None] | None = None,
+        may_retry: Callable[[ProviderError], bool] | None = None,
+    ) -> T:
+        """fn(op) under the resource's time limit, its provider's retry policy and
+        concurrency limit."""
+        handler = self.ws.providers.handler(change.provider, change.kind)
+        body = self.plan.bodies.get(change.address) or {}
+        limit = limit_for(what, (body.get("lifecycle") or {}).get("timeouts"), handler.timeouts, self.explicit)
+        op = Operation(what, change.address, self.ws.providers.project, cancel=self.cancel, status=status)
+        op.deadline = None if limit is None else time.monotonic() + limit
+        op.on_progress = lambda message: self.hooks.progress(change.address, message)
+        if on_record is not None:
+            op.on_record = on_record
+        return call_with_retry(
+            self.limits.wrap(change.provider, lambda: fn(op)),
+            policy=policy_of(self.ws.providers.get(change.provider)),
+            timeout=limit,
+            what=what,
+            may_retry=may_retry,
+        )
 
     # -- values ------------------------------------------------------------------------
     def lookup(self, ref: Ref) -> Any:
@@ -143,7 +191,8 @@ class Applier:
             current = self.current.get(change.address)
         # The state's copy: a saved plan's `before` has its sensitive values masked.
         prior = current.attributes if current is not None and change.before is not None else change.before
-        final = dict(handler.plan({**desired, NAME_KEY: change.name}, prior))
+        got = handler.plan({**desired, NAME_KEY: change.name}, prior)
+        final = dict(got.attributes if isinstance(got, Planned) else got)
         final.pop("id", None)
         planned = change.after or {}
         hidden = set(change.sensitive_paths)
@@ -165,7 +214,7 @@ class Applier:
         keys = config_sensitive(self.ws, address, known) | scan(attrs, self.secrets)
         return sorted(k for k in keys if k in attrs)
 
-    def _save(self, change: Change, id: str, attrs: dict[str, Any]) -> None:
+    def _save(self, change: Change, id: str, attrs: dict[str, Any], status: str | None = None) -> None:
         attrs = {k: v for k, v in attrs.items() if k != NAME_KEY}
         rs = ResourceState(
             address=change.address,
@@ -175,6 +224,7 @@ class Applier:
             attributes=attrs,
             dependencies=sorted(change.dependencies),
             sensitive_paths=self._sensitive(change.address, attrs),
+            status=status,
         )
         with self.lock:
             if self.closed:
@@ -205,26 +255,29 @@ class Applier:
         try:
             if change.action is Action.DELETE:
                 prior = self.current[address]
-                self.call("delete", lambda: handler.delete(prior.id, prior.attributes))
+                self.call(change, "delete", lambda op: handler.delete(prior.id, prior.attributes, op))
                 self._forget(address)
             elif change.action is Action.UPDATE:
                 final = self._final(change)
                 prior = self.current[address]
                 attrs = self.call(
+                    change,
                     "update",
-                    lambda: handler.update(prior.id, prior.attributes, {**final, NAME_KEY: change.name}),
+                    lambda op: handler.update(prior.id, prior.attributes, {**final, NAME_KEY: change.name}, op),
+                    status=prior.status,
                 )
-                self._save(change, prior.id, attrs)
+                self._save_checked(change, prior.id, final, attrs)
             else:  # create or replace
                 final = self._final(change)
                 old = self.current.get(address) if change.action is Action.REPLACE else None
                 if old is not None and not change.create_before_destroy:
-                    self.call("delete", lambda: handler.delete(old.id, old.attributes))
+                    gone = old
+                    self.call(change, "delete", lambda op: handler.delete(gone.id, gone.attributes, op))
                     self._forget(address)
-                new_id, attrs = self.call("create", lambda: handler.create({**final, NAME_KEY: change.name}))
-                self._save(change, new_id, attrs)
+                    old = None
+                new_id = self._create(change, handler, final, keep_old=old is not None)
                 if old is not None and change.create_before_destroy and old.id != new_id:
-                    self.call("delete", lambda: handler.delete(old.id, old.attributes))
+                    self.call(change, "delete", lambda op: handler.delete(old.id, old.attributes, op))
         except Closed:
             raise
         except Exception as exc:
@@ -235,6 +288,76 @@ class Applier:
         self.hooks.apply_done(address, change.action, time.perf_counter() - t0, new_id)
         with self.lock:
             self.result.done.append((address, change.action))
+
+    def _create(self, change: Change, handler: Handler, final: dict[str, Any], keep_old: bool) -> str:
+        """Create, recording the half-made object as soon as the handler gives its id.
+        `keep_old`: a create_before_destroy replacement whose old object is still in state;
+        recording would lose it from state, so the new one is saved only once made."""
+        recorded: dict[str, Any] = {}
+
+        def on_record(id: str, attrs: dict[str, Any]) -> None:
+            recorded.update(id=id, attrs=attrs)
+            if keep_old:
+                return
+            with contextlib.suppress(Closed):  # abandoned: the next plan reads the object
+                self._save(change, id, attrs, CREATING)
+
+        def may_retry(exc: ProviderError) -> bool:
+            # A failed attempt that made its object must not be followed by a second create.
+            return "id" not in recorded or self._gone(change, handler, recorded["id"], recorded["attrs"])
+
+        try:
+            new_id, attrs = self.call(
+                change,
+                "create",
+                lambda op: handler.create({**final, NAME_KEY: change.name}, op),
+                on_record=on_record,
+                may_retry=may_retry,
+            )
+        except Closed:
+            raise
+        except Exception as exc:
+            if "id" in recorded and not keep_old:
+                self._settle(change, handler, recorded["id"], recorded["attrs"], exc)
+            raise
+        self._save_checked(change, new_id, final, attrs)
+        return new_id
+
+    def _gone(self, change: Change, handler: Handler, id: str, attrs: dict[str, Any]) -> bool:
+        """Whether the object a failed create recorded does not exist (a read says so)."""
+        try:
+            return self.call(change, "read", lambda op: handler.read(id, attrs, op)) is None
+        except Exception:  # cannot tell: keep it, the next plan reads it again
+            return False
+
+    def _settle(self, change: Change, handler: Handler, id: str, attrs: dict[str, Any], exc: Exception) -> None:
+        """After a create that recorded its id failed: a timeout leaves it `creating` (it may
+        still finish: the next apply reads it); an error taints it, unless nothing was made."""
+        if isinstance(exc, CallTimeout):
+            return
+        try:
+            if self._gone(change, handler, id, attrs):
+                self._forget(change.address)
+            else:
+                self._save(change, id, attrs, TAINTED)
+        except Closed:
+            pass
+
+    def _save_checked(self, change: Change, id: str, final: dict[str, Any], got: dict[str, Any]) -> None:
+        """Save what create/update returned; when it broke a value the plan knew, save the
+        object tainted and report the provider's bug, naming the attribute."""
+        planned = {k: v for k, v in final.items() if k != NAME_KEY}
+        broken = next(broken_promises(planned, got), None)
+        self._save(change, id, got, None if broken is None else TAINTED)
+        if broken is None:
+            return
+        shown = ""
+        if broken[0] not in set(change.sensitive_paths):
+            shown = f" (planned {get_path(planned, broken)[1]!r}, got {get_path(got, broken)[1]!r})"
+        raise InconsistentResult(
+            f"provider `{change.provider}` produced an inconsistent result: `{dotted(broken)}` is not "
+            f"what was planned{shown}. This is a bug in the provider; the object is marked tainted"
+        )
 
 
 def apply_plan(
@@ -247,7 +370,8 @@ def apply_plan(
     abandon: threading.Event | None = None,
     timeout: Any = ...,
 ) -> ApplyResult:
-    """Apply plan; `timeout` is the limit per provider call (default: retry.call_timeout())."""
+    """Apply plan; `timeout` is the limit per provider call, over the handlers' defaults
+    (default: --call-timeout or MLOPS_CALL_TIMEOUT when set)."""
     hooks = hooks or Hooks()
     state = store.read()
     fresh = state.serial == 0 and plan.serial == 0 and not state.resources  # no state yet: no lineage either
@@ -261,7 +385,7 @@ def apply_plan(
         )
     _record_refresh(plan, store, state)
     state = store.read()
-    applier = Applier(ws, plan, store, state, hooks, call_timeout() if timeout is ... else timeout)
+    applier = Applier(ws, plan, store, state, hooks, explicit_timeout() if timeout is ... else timeout, abandon)
     if plan.mode != "refresh-only":
         g = apply_graph(plan)
         walked = walk(

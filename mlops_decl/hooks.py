@@ -19,3 +19,6 @@ class Hooks:
     def apply_failed(self, address: str, action: Action, message: str) -> None: ...
 
     def apply_skipped(self, address: str, because: str) -> None: ...
+
+    def progress(self, address: str, message: str) -> None:
+        """A long call's progress, as its handler emits it (Operation.emit)."""

@@ -24,10 +24,25 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
+# A duration as Terraform's timeouts take it: 30m, 1h, 90s, 1h30m.
+Duration = Annotated[str, Field(pattern=r"^([0-9]+h)?([0-9]+m)?([0-9]+s)?$", min_length=2)]
+
+
+class Timeouts(Strict):
+    """How long one call on this resource may take before the apply gives up waiting; the
+    default is the provider's for the kind (cloud endpoints: tens of minutes)."""
+
+    create: Duration | None = None
+    update: Duration | None = None
+    delete: Duration | None = None
+    read: Duration | None = None
+
+
 class Lifecycle(Strict):
     prevent_destroy: bool = False
     create_before_destroy: bool = False
     ignore_changes: list[str] = Field(default_factory=list)
+    timeouts: Timeouts = Field(default_factory=Timeouts)
 
 
 class Resource(Strict):

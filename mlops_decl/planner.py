@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,10 +13,12 @@ from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 from mlops_decl.diff import changed_fields
 from mlops_decl.hooks import Hooks
 from mlops_decl.kind_rules import COMPUTED
+from mlops_decl.objchange import differs_under, dotted, set_unknown
+from mlops_decl.operation import CREATING, TAINTED, Operation
 from mlops_decl.plan import Action, Change, Drift, Plan, mark_sensitive, scrub, secret_values
-from mlops_decl.provider import NAME_KEY, ConfigError, ProviderError
+from mlops_decl.provider import NAME_KEY, ConfigError, Planned, ProviderError
 from mlops_decl.resolve import resolve_body
-from mlops_decl.retry import call_with_retry
+from mlops_decl.retry import Limits, call_with_retry, concurrency_of, explicit_timeout, limit_for, policy_of
 from mlops_decl.state.model import State
 from mlops_decl.workspace import Workspace
 
@@ -45,11 +48,25 @@ def refresh(
 ) -> dict[str, dict[str, Any] | None]:
     """Read every listed object from its provider, in parallel."""
 
+    limits = Limits(lambda name: concurrency_of(ws.providers.get(name)))
+    explicit = explicit_timeout()
+
     def read(address: str) -> tuple[str, dict[str, Any] | None]:
         rs = state.resources[address]
         hooks.refresh_start(address, rs.id)
         handler = ws.providers.handler(rs.provider, rs.kind)
-        got = call_with_retry(lambda: handler.read(rs.id, rs.attributes))
+        rc = ws.project.resources.get(address)
+        timeouts = ((rc.body.get("lifecycle") or {}).get("timeouts") if rc is not None else None) or {}
+        limit = limit_for("read", timeouts, handler.timeouts, explicit)
+        op = Operation("read", address, ws.providers.project, status=rs.status)
+        if limit is not None:
+            op.deadline = time.monotonic() + limit
+        op.on_progress = lambda message: hooks.progress(address, message)
+        got = call_with_retry(
+            limits.wrap(rs.provider, lambda: handler.read(rs.id, rs.attributes, op)),
+            policy=policy_of(ws.providers.get(rs.provider)),
+            timeout=limit,
+        )
         hooks.refresh_done(address, got is None)
         return address, got
 
@@ -66,7 +83,9 @@ def refresh(
         handler = ws.providers.handler(prov, kind)
         many = getattr(handler, "read_many", None)
         got = None
-        if many is not None and len(group) > 1:
+        # Half-made objects are read one by one: their read may wait for them to settle.
+        group_ok = not any(state.resources[a].status for a in group)
+        if many is not None and len(group) > 1 and group_ok:
             ids = [state.resources[a].id for a in group]
             try:
                 got = call_with_retry(functools.partial(many, ids))
@@ -237,8 +256,16 @@ def _plan_one(
     prior = refreshed.get(address) if rs is not None else None
     lifecycle = rc.body.get("lifecycle") or {}
     desired, _model = resolve_body(rc, lookup, provider)
+    requires: list[tuple[str | int, ...]] = []
     if not contains_unknown(desired):
-        desired = dict(handler.plan({**desired, NAME_KEY: rc.name}, prior))
+        got = handler.plan({**desired, NAME_KEY: rc.name}, prior)
+        if isinstance(got, Planned):
+            desired = dict(got.attributes)
+            for path in got.unknown:
+                set_unknown(desired, path)
+            requires = list(got.requires_replace)
+        else:
+            desired = dict(got)
     desired.pop(NAME_KEY, None)
     new_id = desired.pop("id", UNKNOWN)
     deps = ws.graph.dependencies(address)
@@ -261,19 +288,34 @@ def _plan_one(
     if prior is None:
         base.action = Action.CREATE
         base.after = {**desired, **computed_unknown}
-        base.reason = "it no longer exists outside mlops-decl" if rs is not None else None
+        if rs is not None:
+            base.reason = (
+                "its interrupted create left no object behind"
+                if rs.status
+                else "it no longer exists outside mlops-decl"
+            )
         planned[address] = (new_id, base.after)
     else:
         keys = (set(desired) - ignore) - {k for k in handler.computed if k not in desired}
         changed = changed_fields(desired, prior, keys=keys)
         forced = sorted(set(changed) & handler.force_new)
+        forced += sorted(
+            {dotted(p) for p in requires if p and p[0] not in ignore and differs_under(desired, prior, p)}
+            - set(forced)
+        )
         if address in opts.replace:
             base.action, base.reason = Action.REPLACE, "you asked for it with --replace"
+        elif rs is not None and rs.status == TAINTED:
+            # The create failed after the object was made: what it holds is not trusted.
+            base.action, base.reason = Action.REPLACE, "tainted"
         elif forced:
             base.action = Action.REPLACE
             base.replace_paths = forced
         elif changed:
             base.action = Action.UPDATE
+        elif rs is not None and rs.status == CREATING:
+            # A create interrupted after the object was made: the update finishes it.
+            base.action, base.reason = Action.UPDATE, "its create was interrupted; this finishes it"
         base.changed = changed
         if base.action is Action.REPLACE:
             base.after = {**desired, **computed_unknown}

@@ -10,9 +10,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+
+from mlops_decl.config.expressions import UNKNOWN
+from mlops_decl.operation import CREATING, TAINTED, Operation, detached
 
 if TYPE_CHECKING:  # importlib.metadata costs ~8 ms (email, zipfile, csv): imported when scanned
     from importlib import metadata
@@ -23,12 +27,99 @@ ENTRY_POINT_GROUP = "mlops_decl.providers"
 NAME_KEY = "_name"  # the engine passes a resource's name under this key to plan/create/update
 
 
-class ProviderError(Exception):
-    """An API error. `retryable` errors are retried by the engine with backoff."""
+__all__ = [
+    "CREATING",
+    "NAME_KEY",
+    "TAINTED",
+    "UNKNOWN",
+    "Attributes",
+    "Category",
+    "ConfigError",
+    "Handler",
+    "Operation",
+    "Planned",
+    "Provider",
+    "ProviderContext",
+    "ProviderError",
+    "RetryPolicy",
+]
 
-    def __init__(self, message: str, *, retryable: bool = False):
+
+class Category(str, Enum):
+    """What kind of failure an API error is; the engine decides from it whether to retry."""
+
+    THROTTLED = "throttled"  # slow down: retried, with the longer throttling backoff
+    TRANSIENT = "transient"  # a blip (5xx, connection reset): retried
+    CONFLICT = "conflict"  # the object is busy or changed meanwhile (409, ResourceInUse)
+    AUTH = "auth"  # credentials missing, expired or not allowed
+    NOT_FOUND = "not_found"  # the object or something it needs does not exist
+    INVALID = "invalid"  # the request is wrong; retrying cannot help
+
+
+RETRIED = frozenset({Category.THROTTLED, Category.TRANSIENT})
+
+
+class ProviderError(Exception):
+    """An API error with its category. `ProviderError(msg, retryable=True)` is shorthand for
+    the transient category; with neither, the error is not retried. `retry_after` (seconds)
+    is the API's own advice (a Retry-After header) and overrides the backoff."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool | None = None,
+        category: Category | str | None = None,
+        retry_after: float | None = None,
+    ):
         super().__init__(message)
-        self.retryable = retryable
+        if category is None and retryable:
+            category = Category.TRANSIENT
+        self.category: Category | None = Category(category) if category is not None else None
+        self.retryable = self.category in RETRIED if retryable is None else retryable
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How the engine retries one provider's calls. A provider sets `retry_policy` on its
+    class; throttling gets its own, longer schedule (AWS asks clients to back off for tens of
+    seconds). Delays are exponential with full jitter, capped per attempt."""
+
+    attempts: int = 5  # tries in all, for transient errors
+    base: float = 0.2  # seconds; the first retry waits up to this
+    max_delay: float = 5.0
+    throttle_attempts: int = 8
+    throttle_base: float = 1.0
+    throttle_max_delay: float = 20.0
+
+    def schedule(self, category: Category | None) -> tuple[int, float, float]:
+        """(attempts, base, max_delay) for errors of `category`."""
+        if category is Category.THROTTLED:
+            return self.throttle_attempts, self.throttle_base, self.throttle_max_delay
+        return self.attempts, self.base, self.max_delay
+
+
+DEFAULT_RETRY = RetryPolicy()
+DETACHED = detached()  # the context of calls made outside an apply (tests, scripts)
+
+Path_ = tuple[str | int, ...]  # an attribute path: ("sagemaker", "image_uri"), ("features", 0)
+
+
+@dataclass
+class Planned:
+    """What `Handler.plan` returns: the planned attributes (UNKNOWN where known only after
+    apply) and the paths whose change forces a replacement. `unknown` lists further paths
+    known only after apply, for values the handler cannot put as UNKNOWN itself."""
+
+    attributes: Attributes
+    requires_replace: list[Path_] = field(default_factory=list)
+    unknown: list[Path_] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, got: Planned | Attributes) -> Planned:
+        """What a plan() returned, as a Planned (a plain dict is the attributes alone)."""
+        return got if isinstance(got, Planned) else cls(dict(got))
 
 
 @dataclass
@@ -43,35 +134,48 @@ class ProviderContext:
 class Handler(ABC):
     """Lifecycle of one kind on one provider.
 
-    Attributes are plain JSON-able dicts: the resolved config fields plus computed ones.
+    Attributes are plain JSON-able dicts: the resolved config fields plus computed ones. Every
+    call but plan gets an Operation (progress, deadline, cancel, record_id, identity); calls
+    made outside an apply get a detached one.
     """
 
     kind: ClassVar[str]
-    force_new: ClassVar[frozenset[str]] = frozenset()  # changing these replaces the object
+    force_new: ClassVar[frozenset[str]] = frozenset()  # top-level fields whose change replaces
     computed: ClassVar[frozenset[str]] = frozenset()  # known only after apply
+    # Default time limits in seconds per call ({"create": 1800}); a resource's
+    # lifecycle.timeouts and --call-timeout override them.
+    timeouts: ClassVar[dict[str, float]] = {}
 
-    def plan(self, desired: Attributes, prior: Attributes | None) -> Attributes:
-        """Fill computed attributes that can be known before apply (a file's hash).
+    def plan(self, desired: Attributes, prior: Attributes | None) -> Planned | Attributes:
+        """The planned attributes: desired plus the computed ones known before apply (a
+        file's hash), UNKNOWN for the rest. Return a Planned to name nested fields that force
+        replacement. No API call: plan must work offline from what refresh read.
 
-        Return the desired attributes; the default knows nothing more.
-        """
+        A plain dict is the attributes alone; the default knows nothing more."""
         return desired
 
     @abstractmethod
-    def read(self, id: str, prior: Attributes) -> Attributes | None:
-        """The live object's attributes, or None when it no longer exists."""
+    def read(self, id: str, prior: Attributes, op: Operation = DETACHED) -> Attributes | None:
+        """The live object's attributes, or None when it no longer exists. When
+        `op.status` is `creating`, the object is one an interrupted apply left half-made:
+        wait (within op.deadline) until it settles."""
 
     @abstractmethod
-    def create(self, desired: Attributes) -> tuple[str, Attributes]:
-        """Make the object; return its id and all its attributes (computed ones filled)."""
+    def create(self, desired: Attributes, op: Operation = DETACHED) -> tuple[str, Attributes]:
+        """Make the object; return its id and all its attributes (computed ones filled).
+        Call op.record_id(id) as soon as the API has given the id."""
 
     @abstractmethod
-    def update(self, id: str, prior: Attributes, desired: Attributes) -> Attributes:
+    def update(self, id: str, prior: Attributes, desired: Attributes, op: Operation = DETACHED) -> Attributes:
         """Change the object in place; return all its attributes."""
 
     @abstractmethod
-    def delete(self, id: str, prior: Attributes) -> None:
+    def delete(self, id: str, prior: Attributes, op: Operation = DETACHED) -> None:
         """Remove the object; a missing object is not an error."""
+
+    # Optional: adopt an existing object from what a user knows of it (a name, an ARN).
+    # def import_(self, ref: str, op: Operation) -> tuple[str, Attributes] | None:
+    #     """(canonical id, attributes) of the object `ref` names, or None when there is none."""
 
 
 @dataclass
@@ -110,6 +214,10 @@ class Provider(Protocol):
     def handler(self, kind: str) -> Handler | None: ...
 
     def kinds(self) -> frozenset[str]: ...
+
+    # Optional class attributes, read with getattr: `retry_policy: RetryPolicy` (else
+    # DEFAULT_RETRY) and `concurrency: int` (at most this many of its calls at once, beside
+    # the global --parallelism; else no limit of its own).
 
     # Runtime actions a provider supports, by (kind, action name), e.g. ("training_pipeline",
     # "run"); None when it has none. Optional: the engine checks with getattr.
@@ -156,6 +264,6 @@ class ConfigError(ProviderError):
     engine can point at file:line:column."""
 
     def __init__(self, message: str, *, field: tuple[str | int, ...] = (), hint: str | None = None):
-        super().__init__(message, retryable=False)
+        super().__init__(message, retryable=False, category=Category.INVALID)
         self.field = field
         self.hint = hint

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlops_decl.operation import STATUSES
+
 FORMAT_VERSION = 1
 
 
@@ -28,6 +30,10 @@ class ResourceState:
     dependencies: list[str]
     # JSON paths inside attributes ("a.b") whose values must not be shown.
     sensitive_paths: list[str] = field(default_factory=list)
+    # None for a whole object; "creating" while a create is under way (its id was recorded
+    # before the create returned), "tainted" when that create failed: the next apply
+    # finishes or replaces it, never makes a second one beside it.
+    status: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -40,6 +46,8 @@ class ResourceState:
         # Only when used, so the common document is exactly docs/state.md's shape.
         if self.sensitive_paths:
             out["sensitive_paths"] = self.sensitive_paths
+        if self.status is not None:
+            out["status"] = self.status
         return out
 
     @classmethod
@@ -57,6 +65,9 @@ class ResourceState:
         for key, value in (("dependencies", deps), ("sensitive_paths", sens)):
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise StateError(f"{where}: `{key}` must be a list of strings")
+        status = data.get("status")
+        if status is not None and status not in STATUSES:
+            raise StateError(f"{where}: `status` must be one of {', '.join(STATUSES)}, not {status!r}")
         return cls(
             address=address,
             kind=data["kind"],
@@ -65,6 +76,7 @@ class ResourceState:
             attributes=data["attributes"],
             dependencies=list(deps),
             sensitive_paths=list(sens),
+            status=status,
         )
 
 

@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlops_decl.provider import NAME_KEY, Attributes, ConfigError, Handler, ProviderError
+from mlops_decl.provider import NAME_KEY, Attributes, ConfigError, Handler, Planned, ProviderError
 
 OPS = ("read", "create", "update", "delete")
 MODES = ("transient", "permanent", "hang")
@@ -144,8 +144,9 @@ class FaultyHandler(Handler):
         self.kind = inner.kind  # type: ignore[misc]  # per instance: it mirrors the wrapped kind
         self.force_new = inner.force_new  # type: ignore[misc]
         self.computed = inner.computed  # type: ignore[misc]
+        self.timeouts = inner.timeouts  # type: ignore[misc]
 
-    def plan(self, desired: Attributes, prior: Attributes | None) -> Attributes:
+    def plan(self, desired: Attributes, prior: Attributes | None) -> Planned | Attributes:
         return self.inner.plan(desired, prior)
 
     # Whatever else the engine passes (the operation context) goes to the wrapped handler.

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from mlops_decl import kind_check
 from mlops_decl.config.expressions import UNKNOWN, contains_unknown
 from mlops_decl.diff import changed_fields
-from mlops_decl.provider import NAME_KEY, Attributes, Handler, ProviderContext
+from mlops_decl.provider import NAME_KEY, Attributes, Handler, Planned, ProviderContext
 from mlops_decl.resolve import attributes_of
 from mlops_decl.retry import call_with_retry
 from mlops_decl.testing.case import ProviderCase, Sample
@@ -61,7 +61,7 @@ class Harness:
         return {**attributes_of(sample.kind, valid, self.provider.name), NAME_KEY: sample.name}
 
     def plan(self, kind: str, desired: Attributes, prior: Attributes | None) -> Attributes:
-        planned = dict(self.handler(kind).plan(dict(desired), prior))
+        planned = dict(Planned.of(self.handler(kind).plan(dict(desired), prior)).attributes)
         planned.pop(NAME_KEY, None)
         return planned
 

@@ -12,7 +12,16 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from mlops_decl.kind_rules import COMPUTED
-from mlops_decl.provider import NAME_KEY, Attributes, ConfigError, Handler, ProviderContext, ProviderError
+from mlops_decl.provider import (
+    DETACHED,
+    NAME_KEY,
+    Attributes,
+    ConfigError,
+    Handler,
+    Operation,
+    ProviderContext,
+    ProviderError,
+)
 
 from .catalog import Catalog
 from .files import FileInspector
@@ -155,23 +164,32 @@ class LocalHandler(Handler):
                 )
         return dict(block)
 
-    def read(self, id: str, prior: Attributes) -> Attributes | None:
+    def read(self, id: str, prior: Attributes, op: Operation = DETACHED) -> Attributes | None:
         self.env.pause()
         return self._read(id, prior)
 
-    def create(self, desired: Attributes) -> tuple[str, Attributes]:
+    def create(self, desired: Attributes, op: Operation = DETACHED) -> tuple[str, Attributes]:
+        # Local ids are the resource names, known before the call: recorded first, so a
+        # create killed half-way is in state as `creating` and the next apply adopts it.
+        name = name_of(desired)
+        op.record_id(name, clean(desired))
         self.env.pause()
         self.env.make_private()
         return self._create(desired)
 
-    def update(self, id: str, prior: Attributes, desired: Attributes) -> Attributes:
+    def update(self, id: str, prior: Attributes, desired: Attributes, op: Operation = DETACHED) -> Attributes:
         self.env.pause()
         self.env.make_private()
         return self._update(id, prior, desired)
 
-    def delete(self, id: str, prior: Attributes) -> None:
+    def delete(self, id: str, prior: Attributes, op: Operation = DETACHED) -> None:
         self.env.pause()
         self._delete(id, prior)
+
+    def import_(self, ref: str, op: Operation = DETACHED) -> tuple[str, Attributes] | None:
+        """Local ids are names: `ref` is the id."""
+        got = self.read(ref, {}, op)
+        return None if got is None else (ref, got)
 
     @abstractmethod
     def _read(self, id: str, prior: Attributes) -> Attributes | None:
