@@ -56,6 +56,7 @@ from mlops_decl.retry import (
 )
 from mlops_decl.state.model import ResourceState, State
 from mlops_decl.state.store import StateStore
+from mlops_decl.ticker import Ticker
 from mlops_decl.walk import DAG, walk
 from mlops_decl.workspace import Workspace
 
@@ -125,6 +126,7 @@ class Applier:
         self.explicit = timeout  # the command line's limit, or ... when none was given
         self.cancel = cancel or threading.Event()
         self.limits = Limits(lambda name: concurrency_of(ws.providers.get(name)))
+        self.ticker = Ticker(hooks.progress)
         self.current: dict[str, ResourceState] = dict(state.resources)
         self.lock = threading.Lock()
         self.result = ApplyResult()
@@ -151,13 +153,17 @@ class Applier:
         op.on_progress = lambda message: self.hooks.progress(change.address, message)
         if on_record is not None:
             op.on_record = on_record
-        return call_with_retry(
-            self.limits.wrap(change.provider, lambda: fn(op)),
-            policy=policy_of(self.ws.providers.get(change.provider)),
-            timeout=limit,
-            what=what,
-            may_retry=may_retry,
-        )
+        token = self.ticker.start(change.address, what)
+        try:
+            return call_with_retry(
+                self.limits.wrap(change.provider, lambda: fn(op)),
+                policy=policy_of(self.ws.providers.get(change.provider)),
+                timeout=limit,
+                what=what,
+                may_retry=may_retry,
+            )
+        finally:
+            self.ticker.done(token)
 
     # -- values ------------------------------------------------------------------------
     def lookup(self, ref: Ref) -> Any:
@@ -397,6 +403,7 @@ def apply_plan(
             abandon=abandon,
         )
         applier.close()
+        applier.ticker.stop()
         applier.result.failed = [
             _failure(a, e, ws) for a, e in walked.failed.items() if a not in walked.abandoned
         ]

@@ -44,7 +44,7 @@ class HumanHooks(Hooks):
         self._echo(click.style(f"{address}: failed: ", fg="red", bold=True) + message, err=True)
 
     def progress(self, address: str, message: str) -> None:
-        self._echo(click.style(f"{address}: ", bold=True) + f"Still working... {message}")
+        self._echo(click.style(f"{address}: ", bold=True) + message)
 
     def apply_skipped(self, address: str, because: str) -> None:
         self._echo(click.style(f"{address}: ", bold=True) + f"skipped because {because} failed", err=True)
