@@ -51,25 +51,25 @@ def recover_runs(rt: Runtime, address: str) -> None:
     model_address = next(
         (a for a, m in rt.state.resources.items() if m.kind == "model" and m.id == model), None
     )
-    found = rt.call(model_address, "versions", "model") if model_address else {"versions": []}
+    found = rt.model_actions(model_address).list_versions().versions if model_address else []
     audited = {
         int(e["data"]["version"])
         for e in rt.audit.entries()
         if e["event"] == "run" and e["data"].get("model") == model and e["data"].get("version") is not None
     }
-    orphans = [v for v in found["versions"] if v["pipeline"] == rs.id and v["version"] not in audited]
+    orphans = [v for v in found if v.pipeline == rs.id and v.version not in audited]
     for i, intent in enumerate(open_runs):
         begun = datetime.fromisoformat(intent["time"])
         until = datetime.fromisoformat(open_runs[i + 1]["time"]) if i + 1 < len(open_runs) else None
         mine = [
             v
             for v in orphans
-            if begun <= datetime.fromisoformat(v["created"])
-            and (until is None or datetime.fromisoformat(v["created"]) < until)
+            if begun <= datetime.fromisoformat(v.created)
+            and (until is None or datetime.fromisoformat(v.created) < until)
         ]
         base = {"pipeline": address, "recovered": True, "intent": intent["seq"]}
         for v in mine:
-            rt.audit.append("run", {**base, "model": model, "version": v["version"], "run_id": v["run_id"]})
+            rt.audit.append("run", {**base, "model": model, "version": v.version, "run_id": v.run_id})
         # the tracking runs it left RUNNING end as killed, so nobody waits on them
         ended = rt.call(
             address,
@@ -82,9 +82,7 @@ def recover_runs(rt: Runtime, address: str) -> None:
             failed = {"failed": "interrupted before it registered a version"}
             rt.audit.append("run", {**base, **failed, **({"killed_runs": ended} if ended else {})})
         left = (
-            f"registered: version {', '.join(str(v['version']) for v in mine)}"
-            if mine
-            else "left: no version"
+            f"registered: version {', '.join(str(v.version) for v in mine)}" if mine else "left: no version"
         )
         rt.emit(
             f"audit: the run of {address} begun {intent['time'][:19]} was interrupted; recorded what it {left}"
@@ -97,10 +95,9 @@ def recover_promotions(rt: Runtime, address: str, alias: str) -> None:
     for intent in _abandoned(rt, "promotion", "model", address):
         version = int(intent["data"]["version"])
         try:
-            info = rt.call(address, "version_info", "model", version=version)
+            moved = alias in rt.model_actions(address).version_evidence(version).aliases
         except DiagnosticError:  # the version is not there (any more): nothing points at it
-            info = {}
-        moved = alias in (info.get("aliases") or [])
+            moved = False
         rt.audit.append(
             "promotion",
             {

@@ -12,13 +12,14 @@ import re
 import socket
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from mlops_decl.audit import AuditLog, audit_log, who
 from mlops_decl.diagnostics import Diagnostic, DiagnosticError
+from mlops_decl.ml.evidence import ModelActions
 from mlops_decl.provider import ProviderError, RuntimeContext
 from mlops_decl.recovery import recover_promotions, recover_runs
 from mlops_decl.state.model import State
@@ -71,7 +72,7 @@ class Runtime:
             )
         return rs
 
-    def call(self, address: str, action: str, kind: str | None = None, **kwargs: Any) -> dict[str, Any]:
+    def call(self, address: str, action: str, kind: str | None = None, **kwargs: Any) -> Any:
         rs = self.managed(address, kind)
         provider = self.ws.providers.get(rs.provider)
         fn = getattr(provider, "action", lambda k, n: None)(rs.kind, action)
@@ -80,7 +81,7 @@ class Runtime:
                 Diagnostic(f"provider `{rs.provider}` cannot `{action}` a {rs.kind}", address=address)
             )
         try:
-            result: dict[str, Any] = fn(rs.id, rs.attributes, self.context(), **kwargs)
+            result = fn(rs.id, rs.attributes, self.context(), **kwargs)
         except ProviderError as exc:
             raise DiagnosticError(
                 Diagnostic(f"{address}: {exc}", address=address, hint=getattr(exc, "hint", None))
@@ -123,10 +124,15 @@ class Runtime:
         self.audit.append("run", {"pipeline": address, **_brief(result), "intent": intent})
         return result
 
+    def model_actions(self, address: str) -> ModelActions:
+        """The evidence actions of model `address`, for the engine's gates and lineage."""
+        self.managed(address, "model")
+        return ModelActions(lambda action, **kw: self.call(address, action, "model", **kw))
+
     def approve(self, address: str, version: int, by: str) -> dict[str, Any]:
         data = {"model": address, "version": version, "by": by}
         result, intent = self._recorded(
-            "approval", data, lambda: self.call(address, "approve", "model", version=version, by=by)
+            "approval", data, lambda: asdict(self.model_actions(address).add_approval(version, by))
         )
         self.audit.append("approval", {**data, "intent": intent})
         return result
@@ -139,13 +145,20 @@ class Runtime:
         return None
 
     def promote(self, address: str, version: int, reason: str = "manual") -> dict[str, Any]:
+        """Gates, then the alias, under the model's promotion lock (mlops_decl/ml/promotion.py)."""
+        from mlops_decl.ml import promotion
+        from mlops_decl.ml.lock import promotion_lock
+
         found = self.policy_for(address)
         policy = found[1] if found else None
+        actions = self.model_actions(address)
         recover_promotions(self, address, str((policy or {}).get("promote_to") or "champion"))
         result, intent = self._recorded(
             "promotion",
             {"model": address, "version": version, "reason": reason},
-            lambda: self.call(address, "promote", "model", policy=policy, version=version),
+            lambda: promotion.promote(
+                actions, policy, version, lambda: promotion_lock(self.ws.root, address)
+            ),
         )
         self.audit.append(
             "promotion",
@@ -167,6 +180,8 @@ class Runtime:
 
     def gate_status(self, policy_address: str) -> dict[str, Any] | None:
         """Which gates the newest unpromoted version passes (for plan); None if nothing to show."""
+        from mlops_decl.ml import promotion
+
         rs = self.state.resources.get(policy_address)
         if rs is None:
             return None
@@ -181,7 +196,7 @@ class Runtime:
         if model_address is None:
             return None
         try:
-            return self.call(model_address, "evaluate_gates", "model", policy=rs.attributes, version=None)
+            return promotion.evaluate(self.model_actions(model_address), rs.attributes, None)
         except DiagnosticError:
             return None
 

@@ -39,18 +39,20 @@ SETTINGS = {
 
 # Runtime actions: (kind, action) -> "module:function" under this package, imported on first
 # use so that plan and validate never load scikit-learn or the HTTP server. Each function is
-# fn(env: LocalEnv, id: str, attrs: dict, rt: RuntimeContext, **arguments) -> dict.
+# fn(env: LocalEnv, id: str, attrs: dict, rt: RuntimeContext, **arguments) -> its result (a dict,
+# or for the model and monitor evidence actions a dataclass of mlops_decl.ml.evidence).
 ACTIONS: dict[tuple[str, str], str] = {
     ("monitor", "check"): "monitoring:check",
     ("feature_group", "materialize"): "features:materialize",
     ("feature_group", "online"): "features:online",
     ("training_pipeline", "run"): "training:run",
     ("training_pipeline", "end_interrupted"): "tracking:end_interrupted",
-    ("model", "approve"): "promotion:approve",
-    ("model", "evaluate_gates"): "promotion:evaluate_gates",
-    ("model", "promote"): "promotion:promote",
-    ("model", "version_info"): "promotion:version_info",
-    ("model", "versions"): "promotion:registered_versions",
+    ("model", "version_evidence"): "versions:version_evidence",
+    ("model", "evaluation_rows"): "versions:evaluation_rows",
+    ("model", "score"): "versions:score",
+    ("model", "list_versions"): "versions:list_versions",
+    ("model", "set_alias"): "versions:set_alias",
+    ("model", "add_approval"): "versions:add_approval",
     ("endpoint", "predict"): "serving:predict",
     ("endpoint", "serve"): "serving:serve",
 }

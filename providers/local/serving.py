@@ -16,7 +16,7 @@ from mlops_decl.provider import Attributes, ProviderError, RuntimeContext
 from . import capture
 from .base import LocalEnv
 from .endpoint import resolve_version as live_version
-from .promotion import load_model, model_version, versions
+from .versions import load_model, model_version, versions
 
 
 class PendingModel(ProviderError):

@@ -60,12 +60,13 @@ def log_version(
     seed: int = 0,
     keep_split: bool = True,
     tags: dict[str, str] | None = None,
+    split_columns: list[str] | None = None,
 ) -> int:
     """Fit, log and register a version of `name`; returns its number.
 
     `uses`: the columns the model reads (default all but `group`: a fair model); `weak`: a model
     that only sees noise; `keep_split=False`: no evaluation/eval.parquet (gates fall back to
-    the logged metrics).
+    the logged metrics); `split_columns`: the feature columns the split keeps (default all).
     """
     import mlflow
     import mlflow.sklearn
@@ -107,7 +108,7 @@ def log_version(
             # pinned requirements: inferring them costs about 8 s a model
             info = mlflow.sklearn.log_model(model, name="model", pip_requirements=["scikit-learn"])
             if keep_split:
-                split = X_test.copy()
+                split = X_test[split_columns or FEATURES].copy()
                 split["__label__"], split["__pred__"], split["__score__"] = y_test.to_numpy(), pred, score
                 with tempfile.TemporaryDirectory() as tmp:
                     path = Path(tmp) / "eval.parquet"

@@ -32,7 +32,12 @@ def predict(provider, rt, rows: list[dict[str, Any]], attrs: dict[str, Any] = EN
 
 
 def promote(provider, rt, version: int) -> None:  # noqa: ANN001
-    provider.action("model", "promote")("churn", {"name": "churn"}, rt, policy=None, version=version)
+    """Point `champion` at `version`, wherever it pointed before (no gates: not what is tested)."""
+    current = provider.action("model", "list_versions")("churn", {"name": "churn"}, rt).aliases.get(
+        "champion"
+    )
+    set_alias = provider.action("model", "set_alias")
+    set_alias("churn", {"name": "churn"}, rt, alias="champion", version=version, expected_current=current)
 
 
 def test_predict_on_a_pending_endpoint_says_what_to_run(local_mlflow, rt) -> None:

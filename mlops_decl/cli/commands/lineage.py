@@ -18,7 +18,7 @@ from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 @handle_errors
 def lineage(target: str, fmt: str, var_files: tuple[str, ...], cli_vars: tuple[str, ...]) -> None:
     """Dataset -> feature group -> run -> model version -> endpoint -> monitor."""
-    from mlops_decl.lineage import model_lineage, openlineage_events, render_tree
+    from mlops_decl.ml.lineage import model_lineage, openlineage_events, render_tree
 
     address, _, ver = target.partition("@")
     if not address.startswith("model."):

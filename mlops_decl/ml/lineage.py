@@ -1,12 +1,13 @@
 """Lineage of a model version: dataset (hash) -> feature group -> run -> model version ->
-endpoint -> monitor, from the state and the provider's record of the run."""
+endpoint -> monitor, assembled from the state and the provider's `version_evidence`."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlops_decl.runtime import Runtime
+if TYPE_CHECKING:
+    from mlops_decl.runtime import Runtime
 
 
 def model_lineage(rt: Runtime, address: str, version: int | None) -> dict[str, Any]:
@@ -19,7 +20,7 @@ def model_lineage(rt: Runtime, address: str, version: int | None) -> dict[str, A
             raise DiagnosticError(
                 Diagnostic(f"{address} has no versions yet", hint="run its training pipeline first")
             )
-    info = rt.call(address, "version_info", "model", version=int(version))
+    info = rt.model_actions(address).version_evidence(int(version))
     res = rt.state.resources
     by_id: dict[tuple[str, Any], str] = {(rs.kind, rs.id): a for a, rs in res.items()}
     pipelines = [
@@ -39,8 +40,8 @@ def model_lineage(rt: Runtime, address: str, version: int | None) -> dict[str, A
         labels = by_id.get(("dataset", res[p].attributes.get("labels")))
         if labels and labels not in datasets:
             datasets.append(labels)
-    used = info.get("dataset_versions") or {}
-    aliases = info.get("aliases") or []
+    used = info.dataset_versions
+    aliases = info.aliases
     endpoints = []
     for a, rs in sorted(res.items()):
         if rs.kind == "endpoint" and rs.attributes.get("model") == model.id:
@@ -57,7 +58,8 @@ def model_lineage(rt: Runtime, address: str, version: int | None) -> dict[str, A
         "version": int(version),
         "aliases": aliases,
         "run": {
-            k: info.get(k) for k in ("run_id", "params", "metrics", "created", "config_hash", "git_commit")
+            k: getattr(info, k)
+            for k in ("run_id", "params", "metrics", "created", "config_hash", "git_commit")
         },
         "pipelines": pipelines,
         "feature_groups": features,
