@@ -61,7 +61,8 @@ class ProviderCase:
     # remove an object behind the provider's back; None: a second, independent provider
     # instance deletes it
     remove: Callable[[Any, str, str], None] | None = None
-    # the references `import` accepts for an object besides its id (a name, an ARN)
+    # what else `import` accepts for an object besides its id (its name, an ARN), when the
+    # handlers have import_
     import_refs: Callable[[str, str, Fields], list[str]] = lambda kind, id, attrs: []
 
     def sample(self, kind: str) -> Sample:

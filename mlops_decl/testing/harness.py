@@ -10,9 +10,11 @@ from typing import Any, TypeVar
 from mlops_decl import kind_check
 from mlops_decl.config.expressions import UNKNOWN, contains_unknown
 from mlops_decl.diff import changed_fields
+from mlops_decl.objchange import differs_under, dotted, set_unknown
+from mlops_decl.operation import Operation
 from mlops_decl.provider import NAME_KEY, Attributes, Handler, Planned, ProviderContext
 from mlops_decl.resolve import attributes_of
-from mlops_decl.retry import call_with_retry
+from mlops_decl.retry import call_with_retry, policy_of
 from mlops_decl.testing.case import ProviderCase, Sample
 
 T = TypeVar("T")
@@ -32,6 +34,7 @@ class Harness:
         self.instance = instance or case.provider().name
         self.provider = self.configured(case.settings(handle))
         self.made: dict[str, tuple[str, Attributes]] = {}  # kind -> (id, attributes)
+        self.recorded: list[tuple[str, str, Attributes]] = []  # (address, id, attributes) by record_id
 
     def context(self) -> ProviderContext:
         return ProviderContext(
@@ -49,7 +52,14 @@ class Harness:
         return h
 
     def call(self, fn: Callable[[], T], what: str) -> T:
-        return call_with_retry(fn, timeout=CALL_TIMEOUT, what=what)
+        return call_with_retry(fn, timeout=CALL_TIMEOUT, what=what, policy=policy_of(self.provider))
+
+    def op(self, what: str, kind: str, name: str | None = None) -> Operation:
+        """The operation context the engine passes; ids recorded through it are kept."""
+        address = f"{kind}.{name or self.case.sample(kind).name}"
+        op = Operation(what, address, "conformance")
+        op.on_record = lambda id, attrs: self.recorded.append((address, id, attrs))
+        return op
 
     # -- what the engine hands over ----------------------------------------------------------
     def desired(self, sample: Sample, extra: dict[str, Any] | None = None) -> Attributes:
@@ -60,10 +70,17 @@ class Harness:
         valid = kind_check.validate(sample.kind, fields)
         return {**attributes_of(sample.kind, valid, self.provider.name), NAME_KEY: sample.name}
 
-    def plan(self, kind: str, desired: Attributes, prior: Attributes | None) -> Attributes:
-        planned = dict(Planned.of(self.handler(kind).plan(dict(desired), prior)).attributes)
+    def plan_full(self, kind: str, desired: Attributes, prior: Attributes | None) -> Planned:
+        """What plan() returned, its unknown paths set to UNKNOWN as the planner does."""
+        got = Planned.of(self.handler(kind).plan(dict(desired), prior))
+        planned = dict(got.attributes)
         planned.pop(NAME_KEY, None)
-        return planned
+        for path in got.unknown:
+            set_unknown(planned, path)
+        return Planned(planned, list(got.requires_replace), list(got.unknown))
+
+    def plan(self, kind: str, desired: Attributes, prior: Attributes | None) -> Attributes:
+        return self.plan_full(kind, desired, prior).attributes
 
     # -- lifecycle -------------------------------------------------------------------------
     def create(self, sample: Sample, extra: dict[str, Any] | None = None) -> tuple[str, Attributes]:
@@ -74,7 +91,8 @@ class Harness:
         final = {k: v for k, v in planned.items() if v is not UNKNOWN}
         assert not contains_unknown(final), f"{sample.kind}: plan() left unknown values inside attributes"
         h = self.handler(sample.kind)
-        id, attrs = self.call(lambda: h.create({**final, NAME_KEY: sample.name}), "create")
+        op = self.op("create", sample.kind, sample.name)
+        id, attrs = self.call(lambda: h.create({**final, NAME_KEY: sample.name}, op), "create")
         assert isinstance(id, str) and id, f"{sample.kind}: create returned the id {id!r}"
         self.made[sample.kind] = (id, attrs)
         return id, attrs
@@ -84,18 +102,31 @@ class Harness:
 
     def read(self, kind: str, id: str, prior: Attributes) -> Attributes | None:
         h = self.handler(kind)
-        return self.call(lambda: h.read(id, prior), "read")
+        op = self.op("read", kind)
+        return self.call(lambda: h.read(id, prior, op), "read")
 
     def update(self, sample: Sample, id: str, prior: Attributes, extra: dict[str, Any]) -> Attributes:
         desired = self.desired(sample, extra)
         planned = self.plan(sample.kind, desired, prior)
         planned.pop("id", None)
         h = self.handler(sample.kind)
-        return self.call(lambda: h.update(id, prior, {**planned, NAME_KEY: sample.name}), "update")
+        op = self.op("update", sample.kind, sample.name)
+        return self.call(lambda: h.update(id, prior, {**planned, NAME_KEY: sample.name}, op), "update")
 
     def delete(self, kind: str, id: str, prior: Attributes) -> None:
         h = self.handler(kind)
-        self.call(lambda: h.delete(id, prior), "delete")
+        op = self.op("delete", kind)
+        self.call(lambda: h.delete(id, prior, op), "delete")
+
+    def import_(self, kind: str, ref: str) -> tuple[str, Attributes] | None:
+        """The handler's import_, or what the engine falls back on without one: read(ref, {})."""
+        h, op = self.handler(kind), self.op("import", kind)
+        fn = getattr(h, "import_", None)
+        if fn is None:
+            got = self.call(lambda: h.read(ref, {}, op), "import")
+            return None if got is None else (ref, got)
+        found: tuple[str, Attributes] | None = self.call(lambda: fn(ref, op), "import")
+        return found
 
     # -- what the planner concludes ------------------------------------------------------
     def changes(self, kind: str, planned: Attributes, prior: Attributes) -> list[str]:
@@ -105,8 +136,13 @@ class Harness:
         keys = set(planned) - {k for k in h.computed if k not in planned} - {"id"}
         return list(changed_fields(planned, prior, keys=keys))
 
-    def requires_replace(self, kind: str, planned: Attributes, prior: Attributes) -> list[str]:
-        return sorted(set(self.changes(kind, planned, prior)) & self.handler(kind).force_new)
+    def requires_replace(self, kind: str, desired: Attributes, prior: Attributes) -> list[str]:
+        """What the planner would replace for: changed top-level force_new fields, and the
+        paths plan() names in requires_replace whose value changed."""
+        got = self.plan_full(kind, desired, prior)
+        forced = set(self.changes(kind, got.attributes, prior)) & self.handler(kind).force_new
+        forced |= {dotted(p) for p in got.requires_replace if p and differs_under(got.attributes, prior, p)}
+        return sorted(forced)
 
     def drift(self, kind: str, live: Attributes, before: Attributes) -> list[str]:
         """The fields a refresh reports as changed outside mlops-decl."""

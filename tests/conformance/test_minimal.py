@@ -20,6 +20,7 @@ def platform(project_dir: Path) -> Iterator[Platform]:
 
 
 COLLECTIONS = {"dataset": "datasets", "model": "models"}
+NAMES = {"dataset": "sales", "model": "churn"}
 
 CASE = ProviderCase(
     provider=MinimalProvider,
@@ -44,6 +45,7 @@ CASE = ProviderCase(
     api_calls=lambda service: service.requests,
     throttle=lambda service, n: service.throttle(n),
     remove=lambda service, kind, id: service.remove(COLLECTIONS[kind], id),
+    import_refs=lambda kind, id, attrs: [NAMES[kind]],
 )
 
 TestMinimalConformance = conformance(CASE)

@@ -36,7 +36,7 @@ class Client:
             if exc.code in allow:
                 return exc.code, answer
             message = answer.get("error") if isinstance(answer, dict) else raw.decode(errors="replace")
-            raise api_error(exc.code, str(message), what) from None
+            raise api_error(exc.code, str(message), what, _seconds(exc.headers.get("Retry-After"))) from None
         except (urllib.error.URLError, OSError) as exc:
             raise unreachable(getattr(exc, "reason", exc), what) from None
 
@@ -45,4 +45,11 @@ def _json(raw: bytes) -> Any:
     try:
         return json.loads(raw) if raw else None
     except ValueError:
+        return None
+
+
+def _seconds(header: str | None) -> float | None:
+    try:
+        return max(0.0, float(header)) if header is not None else None
+    except ValueError:  # an HTTP date: let the engine's backoff decide
         return None

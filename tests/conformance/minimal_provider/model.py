@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlops_decl.provider import NAME_KEY, Attributes, Handler
+from mlops_decl.provider import DETACHED, NAME_KEY, Attributes, Handler, Operation
 
 from .client import Client
+from .dataset import find
 
 FIELDS = ("description", "tags")
 
@@ -31,22 +32,27 @@ class ModelHandler(Handler):
             planned.update(latest_version=prior.get("latest_version"), aliases=prior.get("aliases"))
         return planned
 
-    def read(self, id: str, prior: Attributes, op: Any = None) -> Attributes | None:
+    def read(self, id: str, prior: Attributes, op: Operation = DETACHED) -> Attributes | None:
         status, obj = self.client.call("GET", f"/models/{id}", f"read model {id}", allow=(404,))
         return None if status == 404 else attributes(obj)
 
-    def create(self, desired: Attributes, op: Any = None) -> tuple[str, Attributes]:
+    def create(self, desired: Attributes, op: Operation = DETACHED) -> tuple[str, Attributes]:
         name = str(desired[NAME_KEY])
         body = {"name": name, **{k: desired.get(k) for k in FIELDS}}
         status, obj = self.client.call("POST", "/models", f"create model {name}", body, allow=(409,))
+        op.record_id(obj["id"], attributes(obj) if status != 409 else {})
         if status == 409:
-            return obj["id"], self.update(obj["id"], {}, desired)
+            return obj["id"], self.update(obj["id"], {}, desired, op)
         return obj["id"], attributes(obj)
 
-    def update(self, id: str, prior: Attributes, desired: Attributes, op: Any = None) -> Attributes:
+    def update(self, id: str, prior: Attributes, desired: Attributes, op: Operation = DETACHED) -> Attributes:
         body = {k: desired.get(k) for k in FIELDS}
         _, obj = self.client.call("PATCH", f"/models/{id}", f"update model {id}", body)
         return attributes(obj)
 
-    def delete(self, id: str, prior: Attributes, op: Any = None) -> None:
+    def delete(self, id: str, prior: Attributes, op: Operation = DETACHED) -> None:
         self.client.call("DELETE", f"/models/{id}", f"delete model {id}", allow=(404,))
+
+    def import_(self, ref: str, op: Operation = DETACHED) -> tuple[str, Attributes] | None:
+        """By id (`m-3`) or by name (`churn`)."""
+        return find(self.client, "models", ref, attributes)
