@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mlops_decl.provider import Attributes
+from mlops_decl.provider import DETACHED, Attributes, Operation
 
 from .base import LocalHandler, carry, clean, name_of
 from .registry import EXISTS, error_code
@@ -72,6 +72,12 @@ class ModelHandler(LocalHandler):
 
         rm = self.env.registry.call(f"update registered model `{id}`", update)
         return live_attributes(rm, attrs)
+
+    def import_(self, ref: str, op: Operation = DETACHED) -> tuple[str, Attributes] | None:
+        """A model by its MLflow name or its registry URI, `models:/NAME`; the id is the name."""
+        name = ref.removeprefix("models:/").split("@", 1)[0].split("/", 1)[0]
+        got = self.read(name, {}, op)
+        return None if got is None else (name, got)
 
     def _delete(self, id: str, prior: Attributes) -> None:
         if self.env.registry.exists():

@@ -46,6 +46,23 @@ def test_state_rm_then_import_adopts_the_object(tmp_path: Path) -> None:
     assert gone.rc == 1
 
 
+def test_import_takes_a_name_or_a_uri_and_records_the_canonical_id(tmp_path: Path) -> None:
+    p = Project(tmp_path)
+    p.write("mlops.yaml", "project: t\nresources:\n  model:\n    churn: {description: x}\n")
+    p.ok("apply", "--auto-approve")
+    p.ok("state", "rm", "model.churn")
+    # the model handler's import_ knows MLflow's registry URI for the model
+    res = p.ok("import", "model.churn", "models:/churn")
+    assert "Import complete [id=churn]" in res.out
+    assert p.state()["resources"]["model.churn"]["id"] == "churn"
+    assert p.run("plan", "--detailed-exitcode").rc == 0
+    p.ok("state", "rm", "model.churn")
+    assert "[id=churn]" in p.ok("import", "model.churn", "churn").out
+    p.ok("state", "rm", "model.churn")
+    gone = p.run("import", "model.churn", "models:/nope")
+    assert gone.rc == 1 and "no model `models:/nope` exists" in gone.err and "Traceback" not in gone.err
+
+
 def test_state_mv_follows_a_rename(tmp_path: Path) -> None:
     p = _applied(tmp_path)
     p.ok("state", "mv", "dataset.b", "dataset.b2")

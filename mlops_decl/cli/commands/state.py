@@ -164,50 +164,15 @@ def state_push(path: str, force: bool) -> None:
 @var_options
 @handle_errors
 def import_(address: str, id: str, var_files: tuple[str, ...], cli_vars: tuple[str, ...]) -> None:
-    """Adopt an existing live object: ADDR must be in the configuration, ID is the object's id."""
-    from mlops_decl.retry import call_with_retry
-    from mlops_decl.state.model import ResourceState
+    """Adopt an existing live object: ADDR must be in the configuration; ID is the object's id
+    (or its name or ARN, where the provider accepts one)."""
+    from mlops_decl.importer import import_resource
 
     ws = workspace(var_files, cli_vars)
-    if address not in ws.project.resources:
-        raise DiagnosticError(
-            Diagnostic(
-                f"`{address}` is not in the configuration", hint="declare the resource first, then import it"
-            )
-        )
     store, lk = backend_for(ws.root)
     with locked(lk, "import", ws.root):
-        st = store.read()
-        if address in st.resources:
-            raise DiagnosticError(
-                Diagnostic(
-                    f"`{address}` is already managed (id {st.resources[address].id})",
-                    hint="`state rm` it first to import another object",
-                )
-            )
-        rc = ws.project.resources[address]
-        provider = ws.provider_of(address)
-        handler = ws.providers.handler(provider, rc.kind)
-        attrs = call_with_retry(lambda: handler.read(id, {}))
-        if attrs is None:
-            raise DiagnosticError(
-                Diagnostic(
-                    f"{address}: no {rc.kind} with id `{id}` exists on provider `{provider}`",
-                    hint="check the id",
-                )
-            )
-        store.put_resource(
-            ResourceState(
-                address=address,
-                kind=rc.kind,
-                provider=provider,
-                id=id,
-                attributes=attrs,
-                dependencies=ws.graph.dependencies(address),
-            )
-        )
-        store.compact()
-    click.echo(click.style(f"{address}: Import complete [id={id}]", fg="green"))
+        rs = import_resource(ws, store, address, id)
+    click.echo(click.style(f"{address}: Import complete [id={rs.id}]", fg="green"))
     click.echo("Run `mlops-decl plan` to see how the configuration differs from the imported object.")
 
 
