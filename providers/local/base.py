@@ -19,6 +19,7 @@ from mlops_decl.provider import (
     ConfigError,
     Handler,
     Operation,
+    Planned,
     ProviderContext,
     ProviderError,
 )
@@ -215,7 +216,11 @@ class CatalogHandler(LocalHandler):
     adopts the row instead of failing on "already exists".
     """
 
-    def plan(self, desired: Attributes, prior: Attributes | None) -> Attributes:
+    def plan(self, desired: Attributes, prior: Attributes | None) -> Planned | Attributes:
+        return self.planned(desired, prior)
+
+    def planned(self, desired: Attributes, prior: Attributes | None) -> Attributes:
+        """The planned attributes: desired, its id, and the computed ones known now."""
         attrs = clean(desired)
         attrs["id"] = prior["id"] if prior and prior.get("id") else name_of(desired)
         self.check_local(attrs)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlops_decl.provider import Attributes, ConfigError
+from mlops_decl.provider import Attributes, ConfigError, Planned
 
 from .base import CatalogHandler, LocalEnv, carry
 
@@ -22,6 +22,11 @@ class EndpointHandler(CatalogHandler):
     kind = "endpoint"
     force_new = frozenset({"model"})
     local_fields = frozenset({"port"})
+
+    def plan(self, desired: Attributes, prior: Attributes | None) -> Planned:
+        # Clients know an endpoint by its URL: a new port is a new endpoint, as a cloud
+        # endpoint whose name changes.
+        return Planned(self.planned(desired, prior), requires_replace=[("local", "port")])
 
     def url(self, attrs: Attributes) -> str:
         port = (attrs.get("local") or {}).get("port", DEFAULT_PORT)

@@ -71,6 +71,25 @@ def test_replace_and_force_new_fields(tmp_path: Path) -> None:
     assert "# forces replacement" in p.ok("plan").out
 
 
+def test_a_field_inside_a_provider_block_can_force_replacement(tmp_path: Path) -> None:
+    p = Project(tmp_path)
+    body = "project: t\nresources:\n  model:\n    m: {}\n  endpoint:\n    api:\n      model: ${model.m}\n"
+    p.write("mlops.yaml", body + "      local: {port: 9001}\n")
+    p.ok("apply", "--auto-approve")
+    p.write("mlops.yaml", body + "      local: {port: 9002}\n      description: moved\n")
+    doc = p.plan_json()
+    api = next(r for r in doc["resource_changes"] if r["address"] == "endpoint.api")
+    assert api["change"]["actions"] == ["delete", "create"]
+    assert api["change"]["replace_paths"] == [["local", "port"]]
+    out = p.ok("plan").out
+    local_line = next(line for line in out.splitlines() if line.strip().startswith("~ local"))
+    assert "# forces replacement" in local_line
+    assert not any("description" in line and "forces" in line for line in out.splitlines())
+    # the description alone is an update in place
+    p.write("mlops.yaml", body + "      local: {port: 9001}\n      description: moved\n")
+    assert p.actions() == {"endpoint.api": ["update"]}
+
+
 def test_object_deleted_behind_our_back_is_planned_again(tmp_path: Path) -> None:
     p = dataset_project(tmp_path, ["a", "b"])
     p.ok("apply", "--auto-approve")

@@ -18,7 +18,9 @@ def test_lifecycle_pending_until_alias(local_mlflow, spec, model, project, regis
     h = local_mlflow.handler("endpoint")
     assert h.force_new == {"model"}
     desired = spec("endpoint", "api", model="churn", version="champion", local={"port": 9001})
-    planned = h.plan(desired, None)
+    plan = h.plan(desired, None)
+    assert plan.requires_replace == [("local", "port")]  # a new port is a new URL: a new endpoint
+    planned = plan.attributes
     assert planned["id"] == "api" and planned["url"] == "http://127.0.0.1:9001/invocations"
     assert "status" not in planned  # known after apply
 
@@ -32,7 +34,7 @@ def test_lifecycle_pending_until_alias(local_mlflow, spec, model, project, regis
     local_mlflow.env.registry.client().set_registered_model_alias("churn", "champion", str(version))
     live = h.read(id, attrs)
     assert live["status"] == "ready" and live["serving_version"] == version
-    assert h.plan(desired, live)["status"] == "ready"  # carried from refresh
+    assert h.plan(desired, live).attributes["status"] == "ready"  # carried from refresh
 
     updated = h.update(id, live, dict(desired, replicas=2, local=None))
     assert updated["replicas"] == 2 and updated["url"] == "http://127.0.0.1:8080/invocations"

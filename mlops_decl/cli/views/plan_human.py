@@ -102,7 +102,8 @@ def render_change(c: Change) -> list[str]:
             if _shown(b):
                 lines.append(_style("      - ", fg="red") + f"{k.ljust(width)} = {shown_b} -> null")
         elif k in c.changed or (a is UNKNOWN and b is not UNKNOWN):
-            force = _style(" # forces replacement", fg="magenta") if k in c.replace_paths else ""
+            forced = any(p == k or p.startswith(k + ".") for p in c.replace_paths)
+            force = _style(" # forces replacement", fg="magenta") if forced else ""
             if b is None:
                 lines.append(_style("      + ", fg="green") + f"{k.ljust(width)} = {shown_a}{force}")
             elif a is None:

@@ -39,7 +39,9 @@ def plan_json(plan: Plan) -> dict[str, Any]:
             },
         }
         if c.replace_paths:
-            entry["change"]["replace_paths"] = [[p] for p in c.replace_paths]
+            entry["change"]["replace_paths"] = [
+                [int(k) if k.isdigit() else k for k in p.split(".")] for p in c.replace_paths
+            ]
         if c.reason:
             entry["action_reason"] = c.reason
         changes.append(entry)
