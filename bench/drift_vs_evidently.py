@@ -9,9 +9,9 @@ are shifted (mean, scale or both), the rest drawn as the reference. Three proces
   prepare    builds the seeded numpy data, writes reference and current parquet files, and
              applies a dataset and a monitor through the local provider's handlers: the
              profile, computed once (what `mlops-decl apply` does);
-  check      a fresh process, as `mlops-decl monitor check` is: the `check` action on the
-             current file, timed end to end (reading the file, sorting, scoring, writing the
-             JSON and HTML reports);
+  check      a fresh process, as `mlops-decl monitor check` is: the engine's check on the
+             current file the provider reads, timed end to end (reading the file, sorting,
+             scoring, writing the JSON and HTML reports);
   evidently  in the Evidently venv (/tmp/evvenv; see tests/providers/record_evidently.py):
              reads the same two files (untimed), then Report([DataDriftPreset()]).run(...) and
              .dict(), timed.
@@ -106,15 +106,20 @@ def worker_prepare(rows: int, cols: int, shifted: int, workdir: Path) -> dict[st
 
 
 def worker_check(workdir: Path) -> dict[str, Any]:
-    """`mlops-decl monitor check`'s share, in a fresh process as the CLI runs it."""
+    """`mlops-decl monitor check`'s share, in a fresh process as the CLI runs it: the engine's
+    check on the provider's current data."""
+    from mlops_decl.ml import monitor
+    from mlops_decl.ml.evidence import MonitorActions
     from mlops_decl.provider import RuntimeContext
 
     attrs = json.loads((workdir / "monitor.json").read_text())
     provider = make_provider(workdir)
-    check = provider.action("monitor", "check")
     rt = RuntimeContext(project_dir=workdir, config_hash="bench", git_commit=None, who="bench")
+    actions = MonitorActions(
+        lambda action, **kw: provider.action("monitor", action)("bench", attrs, rt, **kw)
+    )
     t0 = time.perf_counter()
-    report = check("bench", attrs, rt, data="current.parquet")
+    report = monitor.check(actions, "monitor.bench", attrs, workdir, data="current.parquet")
     seconds = time.perf_counter() - t0
     provider.close()
     return {

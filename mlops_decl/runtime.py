@@ -19,7 +19,7 @@ from typing import Any
 
 from mlops_decl.audit import AuditLog, audit_log, who
 from mlops_decl.diagnostics import Diagnostic, DiagnosticError
-from mlops_decl.ml.evidence import ModelActions
+from mlops_decl.ml.evidence import ModelActions, MonitorActions
 from mlops_decl.provider import ProviderError, RuntimeContext
 from mlops_decl.recovery import recover_promotions, recover_runs
 from mlops_decl.state.model import State
@@ -201,8 +201,17 @@ class Runtime:
             return None
 
     def check(self, address: str, data: str | None) -> dict[str, Any]:
+        """Drift of the monitor's current data (mlops_decl/ml/monitor.py), then its on_drift."""
+        from mlops_decl.ml import monitor
+
         rs = self.managed(address, "monitor")
-        report = self.call(address, "check", "monitor", data=data)
+        actions = MonitorActions(lambda action, **kw: self.call(address, action, "monitor", **kw))
+        try:
+            report = monitor.check(actions, address, rs.attributes, self.ws.root, data, self.emit)
+        except ProviderError as exc:  # the profile or the data cannot be used: say what to do
+            raise DiagnosticError(
+                Diagnostic(f"{address}: {exc}", address=address, hint=getattr(exc, "hint", None))
+            ) from None
         self.audit.append(
             "drift",
             {

@@ -169,5 +169,6 @@ class MonitorActions:
     def reference_data(self, read: bool = True) -> ReferenceData:
         return typed(self.call("reference_data", read=read), ReferenceData, "reference_data")
 
-    def current_data(self, data: str | None) -> CurrentData:
-        return typed(self.call("current_data", data=data), CurrentData, "current_data")
+    def current_data(self, data: str | None, columns: list[str]) -> CurrentData:
+        found = self.call("current_data", data=data, columns=columns)
+        return typed(found, CurrentData, "current_data")

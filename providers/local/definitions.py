@@ -72,7 +72,8 @@ class MonitorHandler(CatalogHandler):
 
     def build(self, id: str, attrs: Attributes, prior: Attributes | None) -> Attributes:
         # Computed once here, at apply, so that a check sorts only the current data.
-        from .monitoring import Settings, validate_summary
+        from mlops_decl.ml.monitor import Settings, validate_summary
+
         from .profile import compute_for_monitor
 
         previous = (prior or {}).get("reference_profile")

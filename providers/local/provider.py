@@ -42,7 +42,8 @@ SETTINGS = {
 # fn(env: LocalEnv, id: str, attrs: dict, rt: RuntimeContext, **arguments) -> its result (a dict,
 # or for the model and monitor evidence actions a dataclass of mlops_decl.ml.evidence).
 ACTIONS: dict[tuple[str, str], str] = {
-    ("monitor", "check"): "monitoring:check",
+    ("monitor", "reference_data"): "profile:reference_data",
+    ("monitor", "current_data"): "monitoring:current_data",
     ("feature_group", "materialize"): "features:materialize",
     ("feature_group", "online"): "features:online",
     ("training_pipeline", "run"): "training:run",

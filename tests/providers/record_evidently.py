@@ -6,7 +6,7 @@ Run it with the Evidently venv, never the project's interpreter (Evidently pins 
     /tmp/evvenv/bin/python tests/providers/record_evidently.py
 
 It rewrites tests/providers/drift_expected.json. The data comes from `cases()`, pure numpy
-(seeded Generator, no pandas), so test_local_drift.py regenerates exactly the same columns.
+(seeded Generator, no pandas), so tests/ml/test_drift.py regenerates exactly the same columns.
 """
 
 from __future__ import annotations
