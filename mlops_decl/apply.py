@@ -28,7 +28,6 @@ from mlops_decl.config.yaml_source import Positions
 from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 from mlops_decl.diff import same
 from mlops_decl.hooks import Hooks
-from mlops_decl.kind_rules import COMPUTED
 from mlops_decl.objchange import broken_promises, dotted, get_path
 from mlops_decl.operation import CREATING, TAINTED, Operation
 from mlops_decl.plan import (
@@ -189,7 +188,7 @@ class Applier:
 
     def _final(self, change: Change) -> dict[str, Any]:
         rc = self._config(change.address)
-        desired, _ = resolve_body(rc, self.lookup, change.provider)
+        desired, _ = resolve_body(rc, self.lookup, self.ws.providers.type_of(change.provider))
         if contains_unknown(desired):
             raise InconsistentResult(f"{change.address}: a value it depends on is still unknown")
         handler = self.ws.providers.handler(change.provider, change.kind)
@@ -201,9 +200,10 @@ class Applier:
         final = dict(got.attributes if isinstance(got, Planned) else got)
         final.pop("id", None)
         planned = change.after or {}
+        computed = self.ws.providers.computed(change.provider, change.kind)
         hidden = set(change.sensitive_paths)
         for key, value in planned.items():
-            if value is UNKNOWN or key in COMPUTED.get(change.kind, ()) and key not in final:
+            if value is UNKNOWN or key in computed and key not in final:
                 continue
             if key in final and not contains_unknown(value) and not same(final[key], value):
                 shown = "" if key in hidden else f" ({value!r} -> {final[key]!r})"

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import difflib
 import heapq
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mlops_decl import kind_check
 from mlops_decl.config.expressions import RefSyntaxError, iter_refs, parse_ref
 from mlops_decl.config.project import Project
 from mlops_decl.diagnostics import Diagnostic, DiagnosticError, Source
-from mlops_decl.kind_rules import COMPUTED, KIND_NAMES, META_ARGUMENTS, PROVIDER_BLOCKS
+from mlops_decl.kind_rules import KIND_NAMES, META_ARGUMENTS, PROVIDER_BLOCKS
+from mlops_decl.provider_schema import ENGINE_COMPUTED
 
 
 @dataclass
@@ -109,14 +111,28 @@ class Graph:
         return None
 
 
-def _attr_ok(kind: str, attr: tuple[str, ...]) -> bool:
-    if not attr:
-        return True
-    return attr[0] in kind_check.field_names(kind) or attr[0] in COMPUTED[kind]
+# address -> the attributes its provider computes (ids included), or None when the provider is
+# not installed (reported elsewhere; any attribute may be meant)
+Computed = Callable[[str], frozenset[str] | None]
 
 
-def build_graph(project: Project) -> Graph:
-    """Check every reference and depends_on entry, then build the graph; reject cycles."""
+def _engine_computed(address: str) -> frozenset[str] | None:
+    return frozenset(ENGINE_COMPUTED)
+
+
+def build_graph(project: Project, computed: Computed = _engine_computed) -> Graph:
+    """Check every reference and depends_on entry, then build the graph; reject cycles.
+
+    `computed` names the attributes a resource's provider computes, so `${endpoint.x.arn}` is
+    accepted exactly where the endpoint's provider declares `arn`.
+    """
+
+    def attr_ok(address: str, kind: str, attr: tuple[str, ...]) -> bool:
+        if not attr or attr[0] in kind_check.field_names(kind) or attr[0] in ENGINE_COMPUTED:
+            return True
+        names = computed(address)  # imports the provider (not configured): only when needed
+        return names is None or attr[0] in names
+
     graph = Graph()
     errors: list[Diagnostic] = []
     for address in project.resources:
@@ -167,9 +183,9 @@ def build_graph(project: Project) -> Graph:
                 )
             )
             return None
-        if not _attr_ok(ref.kind, ref.attr):
+        if not attr_ok(ref.address, ref.kind, ref.attr):
             fields = sorted(
-                (set(kind_check.field_names(ref.kind)) | COMPUTED[ref.kind])
+                (set(kind_check.field_names(ref.kind)) | (computed(ref.address) or frozenset()))
                 - META_ARGUMENTS
                 - set(PROVIDER_BLOCKS)
             )

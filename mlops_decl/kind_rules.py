@@ -22,16 +22,8 @@ PROVIDER_BLOCKS = ("local", "sagemaker", "vertex", "databricks")
 
 META_ARGUMENTS = frozenset({"provider", "depends_on", "lifecycle"})
 
-# Attributes a kind exposes beyond its fields, usable as ${kind.name.attr}. Known after apply.
-COMPUTED: dict[str, frozenset[str]] = {
-    "dataset": frozenset({"id", "version", "rows", "columns", "path"}),
-    "feature_group": frozenset({"id", "source_version", "store"}),
-    "training_pipeline": frozenset({"id"}),
-    "model": frozenset({"id", "name", "latest_version", "aliases"}),
-    "registry_policy": frozenset({"id"}),
-    "endpoint": frozenset({"id", "url", "status", "serving_version"}),
-    "monitor": frozenset({"id", "reference_profile"}),
-}
+# The attributes each kind computes beyond its fields (${kind.name.attr}) are declared by its
+# provider (mlops_decl.provider_schema); every kind has an `id`.
 
 
 # Each rule takes a validated mapping and raises ValueError (pydantic reports it as a

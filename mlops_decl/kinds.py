@@ -4,8 +4,9 @@ The single definition of what each kind holds. These validate *resolved* values.
 `mlops_decl.schema` derives from them the raw-YAML models (where any field may also hold a
 `${...}` string) and the JSON Schema in schemas/; `mlops_decl.compile_kinds` derives the
 pydantic-core schemas in kinds_compiled.py, which the commands validate with, so that a start
-does not pay for importing pydantic and building these classes (~50 ms). Names, computed
-attributes and the cross-field rules live in kind_rules.py, shared by both.
+does not pay for importing pydantic and building these classes (~50 ms). Names and the
+cross-field rules live in kind_rules.py, shared by both; computed attributes are each
+provider's (mlops_decl.provider_schema).
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mlops_decl import kind_rules as rules
-from mlops_decl.kind_rules import COMPUTED, META_ARGUMENTS, PROVIDER_BLOCKS
+from mlops_decl.kind_rules import META_ARGUMENTS, PROVIDER_BLOCKS
 
-__all__ = ["COMPUTED", "KINDS", "META_ARGUMENTS", "PROVIDER_BLOCKS"]
+__all__ = ["KINDS", "META_ARGUMENTS", "PROVIDER_BLOCKS"]
 
 
 class Strict(BaseModel):

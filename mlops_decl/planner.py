@@ -12,7 +12,6 @@ from mlops_decl.config.expressions import UNKNOWN, Ref, contains_unknown, render
 from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 from mlops_decl.diff import changed_fields
 from mlops_decl.hooks import Hooks
-from mlops_decl.kind_rules import COMPUTED
 from mlops_decl.objchange import differs_under, dotted, set_unknown
 from mlops_decl.operation import CREATING, TAINTED, Operation
 from mlops_decl.plan import Action, Change, Drift, Plan, mark_sensitive, scrub, secret_values
@@ -112,6 +111,14 @@ def refresh(
     return out
 
 
+def state_providers(state: State) -> dict[str, list[str]]:
+    """Provider instance -> the addresses the state records on it."""
+    out: dict[str, list[str]] = {}
+    for address in sorted(state.resources):
+        out.setdefault(state.resources[address].provider, []).append(address)
+    return out
+
+
 def _check_addresses(ws: Workspace, state: State, addresses: list[str], flag: str) -> None:
     bad = [a for a in addresses if a not in ws.project.resources and a not in state.resources]
     if bad:
@@ -130,6 +137,8 @@ def make_plan(ws: Workspace, state: State, opts: PlanOptions, hooks: Hooks | Non
     hooks = hooks or Hooks()
     _check_addresses(ws, state, opts.targets, "--target")
     _check_addresses(ws, state, opts.replace, "--replace")
+    # every provider in the config or the state, configured once and checked before any read
+    ws.providers.check(ws.provider_users(), state_providers(state))
     config = ws.project.resources
     if opts.targets:
         in_config = [t for t in opts.targets if t in config]
@@ -147,7 +156,7 @@ def make_plan(ws: Workspace, state: State, opts: PlanOptions, hooks: Hooks | Non
         refreshed = refresh(ws, state, to_read, opts.parallelism, hooks)
     else:
         refreshed = {a: state.resources[a].attributes for a in to_read}
-    drift = _drift(state, refreshed) if opts.refresh else []
+    drift = _drift(ws, state, refreshed) if opts.refresh else []
     clear, hashed = ws.plan_variables()
     plan = Plan(
         changes={},
@@ -223,7 +232,7 @@ def make_plan(ws: Workspace, state: State, opts: PlanOptions, hooks: Hooks | Non
     return plan
 
 
-def _drift(state: State, refreshed: dict[str, dict[str, Any] | None]) -> list[Drift]:
+def _drift(ws: Workspace, state: State, refreshed: dict[str, dict[str, Any] | None]) -> list[Drift]:
     """Objects deleted or reconfigured outside mlops-decl. Computed attributes moving on their
     own (an endpoint's status once its alias has a version) are not news."""
     out = []
@@ -233,7 +242,7 @@ def _drift(state: State, refreshed: dict[str, dict[str, Any] | None]) -> list[Dr
         if live is None:
             out.append(Drift(address, True, before, None))
             continue
-        keys = (set(live) | set(before)) - COMPUTED.get(rs.kind, frozenset())
+        keys = (set(live) | set(before)) - ws.providers.computed(rs.provider, rs.kind)
         if changed_fields(live, before, keys=keys):
             out.append(Drift(address, False, before, live))
     return out
@@ -255,7 +264,7 @@ def _plan_one(
     rs = state.resources.get(address)
     prior = refreshed.get(address) if rs is not None else None
     lifecycle = rc.body.get("lifecycle") or {}
-    desired, _model = resolve_body(rc, lookup, provider)
+    desired, _model = resolve_body(rc, lookup, ws.block_of(address))
     requires: list[tuple[str | int, ...]] = []
     if not contains_unknown(desired):
         got = handler.plan({**desired, NAME_KEY: rc.name}, prior)

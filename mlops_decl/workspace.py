@@ -12,7 +12,7 @@ from mlops_decl.config.project import Project, load_project
 from mlops_decl.config.variables import Variables, resolve_variables
 from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 from mlops_decl.graph import Graph, build_graph
-from mlops_decl.provider_hints import missing_provider_hint
+from mlops_decl.provider_checks import check_block, check_instance
 from mlops_decl.provider_set import ProviderSet
 from mlops_decl.resolve import resolve_body
 
@@ -26,9 +26,20 @@ class Workspace:
     providers: ProviderSet
 
     def provider_of(self, address: str) -> str:
-        rc = self.project.resources[address]
-        name = rc.body.get("provider")
-        return str(name) if isinstance(name, str) and name else self.project.settings.default_provider
+        """The provider instance a configured resource is on."""
+        return provider_instance(self.project, address)
+
+    def block_of(self, address: str) -> str:
+        """The name of the provider block a resource's provider reads (`sagemaker: {...}`)."""
+        return self.providers.type_of(self.provider_of(address))
+
+    def provider_users(self) -> dict[str, list[str]]:
+        """Provider instance -> the configured addresses on it, for every instance the config
+        names (declared under `providers:` or named by a resource)."""
+        out: dict[str, list[str]] = {name: [] for name in self.project.settings.providers}
+        for address in sorted(self.project.resources):
+            out.setdefault(self.provider_of(address), []).append(address)
+        return out
 
     def var_lookup(self, ref: Ref) -> Any:
         return self.variables.values[ref.name]
@@ -59,41 +70,62 @@ def load_workspace(
     cwd: Path | None = None,
 ) -> Workspace:
     project = load_project(root)
-    graph = build_graph(project)
-    variables = resolve_variables(project, var_files=var_files, cli_vars=cli_vars, env=env, cwd=cwd)
+    values: dict[str, Any] = {}  # filled below: settings are rendered only after the graph checks
     providers = ProviderSet(
         project.root,
         project.settings.project,
         project.settings.providers,
-        variables.values,
+        values,
         project.settings_positions,
     )
+    graph = graph_of(project, providers)
+    variables = resolve_variables(project, var_files=var_files, cli_vars=cli_vars, env=env, cwd=cwd)
+    values.update(variables.values)
     ws = Workspace(project.root, project, variables, graph, providers)
     check_workspace(ws)
     return ws
 
 
+def graph_of(project: Project, providers: ProviderSet | None = None) -> Graph:
+    """The project's checked graph; references to computed attributes are checked against
+    what each resource's provider declares (imported, not configured)."""
+    if providers is None:
+        providers = ProviderSet(project.root, project.settings.project, project.settings.providers, {})
+    found = providers
+
+    def computed(address: str) -> frozenset[str] | None:
+        instance = provider_instance(project, address)
+        if not found.exists(instance):
+            return None  # reported once by check_workspace; any attribute may be meant
+        return found.computed(instance, project.resources[address].kind)
+
+    return build_graph(project, computed)
+
+
+def provider_instance(project: Project, address: str) -> str:
+    name = project.resources[address].body.get("provider")
+    return str(name) if isinstance(name, str) and name else project.settings.default_provider
+
+
 def check_workspace(ws: Workspace) -> None:
-    """The static checks `validate` runs: providers exist, values fit their kinds."""
+    """The static checks `validate` runs: providers installed and their settings and blocks fit
+    their schemas, values fit their kinds. Providers are imported, never configured."""
     errors: list[Diagnostic] = []
+    reported: set[str] = set()  # instances already named as not installed
     settings = ws.project.settings
-    if not ws.providers.exists(settings.default_provider):
+    for name in settings.providers:
+        errors.extend(check_instance(ws, name))
+        if not ws.providers.exists(name):
+            reported.add(name)
+    if settings.default_provider not in reported and not ws.providers.exists(settings.default_provider):
+        reported.add(settings.default_provider)
         errors.append(
-            Diagnostic(
-                f"default_provider `{settings.default_provider}` is not installed",
+            ws.providers.missing_error(
+                settings.default_provider,
                 ws.project.settings_positions.source(("default_provider",)),
-                hint=missing_provider_hint(settings.default_provider, ws.providers.names),
+                "default_provider: ",
             )
         )
-    for name in settings.providers:
-        if not ws.providers.exists(name):
-            errors.append(
-                Diagnostic(
-                    f"unknown provider `{name}`",
-                    ws.project.settings_positions.source(("providers", name), key=True),
-                    hint=missing_provider_hint(name, ws.providers.names),
-                )
-            )
 
     def lookup(ref: Ref) -> Any:
         return ws.var_lookup(ref) if ref.kind == "var" else UNKNOWN
@@ -103,19 +135,17 @@ def check_workspace(ws: Workspace) -> None:
     # (the first check sets them aside with the references, resolving unescapes them).
     escapes = any("$${" in text for text in ws.project.files.values())
     for address, rc in ws.project.resources.items():
-        prov = rc.body.get("provider")
-        if isinstance(prov, str) and not ws.providers.exists(prov):
-            errors.append(
-                Diagnostic(
-                    f"{address}: unknown provider `{prov}`",
-                    rc.source(("provider",)),
-                    hint=missing_provider_hint(prov, ws.providers.names),
-                )
-            )
+        instance = ws.provider_of(address)
+        if not ws.providers.exists(instance):
+            if instance not in reported:
+                reported.add(instance)
+                errors.append(ws.providers.missing_error(instance, rc.source(("provider",)), f"{address}: "))
+            continue
+        errors.extend(check_block(ws, address, lookup))
         if not escapes and address not in ws.graph.var_users:
             continue
         try:
-            resolve_body(rc, lookup, ws.provider_of(address))
+            resolve_body(rc, lookup, ws.block_of(address))
         except DiagnosticError as exc:
             errors.extend(exc.diagnostics)
     if errors:

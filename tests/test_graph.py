@@ -8,7 +8,8 @@ import pytest
 
 from mlops_decl.config.project import load_project
 from mlops_decl.diagnostics import DiagnosticError, Source
-from mlops_decl.graph import Graph, build_graph
+from mlops_decl.graph import Graph
+from mlops_decl.workspace import graph_of
 
 CONFIG = """\
 resources:
@@ -39,7 +40,7 @@ resources:
 def _graph(tmp_path: Path, config: str = CONFIG) -> Graph:
     (tmp_path / "mlops.yaml").write_text("project: t\nvariables:\n  note: {default: x}\n")
     (tmp_path / "ml.yaml").write_text(config)
-    return build_graph(load_project(tmp_path))
+    return graph_of(load_project(tmp_path))
 
 
 def test_edges_from_references_and_depends_on(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
@@ -31,6 +32,17 @@ def handle_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except DiagnosticError as exc:
             print_diagnostics(exc.diagnostics)
+            sys.exit(1)
+        except Exception as exc:
+            from mlops_decl.provider import ProviderError
+
+            if not isinstance(exc, ProviderError):
+                raise
+            # a provider error no command caught with its context: still one message, no traceback
+            hint = getattr(exc, "hint", None) or "set MLOPS_DEBUG=1 to see where it was raised"
+            print_diagnostics([Diagnostic(f"provider error: {exc}", hint=hint)])
+            if os.environ.get("MLOPS_DEBUG"):
+                raise
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]

@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from mlops_decl.kind_rules import COMPUTED
 from mlops_decl.provider import (
     DETACHED,
     NAME_KEY,
@@ -27,6 +26,7 @@ from mlops_decl.provider import (
 from .catalog import Catalog
 from .files import FileInspector
 from .registry import Registry
+from .settings import SCHEMA
 from .store import FeatureStore
 
 
@@ -150,8 +150,8 @@ class LocalHandler(Handler):
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
-        if getattr(cls, "kind", None) in COMPUTED:
-            cls.computed = COMPUTED[cls.kind]
+        if getattr(cls, "kind", None) in SCHEMA.kinds:
+            cls.computed = SCHEMA.kinds[cls.kind].computed_names
 
     def check_local(self, desired: Attributes) -> dict[str, Any]:
         block = desired.get("local") or {}

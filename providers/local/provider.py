@@ -1,6 +1,8 @@
 """The local provider: everything on one machine, offline (docs/kinds.md, per kind).
 
-Handlers are made on first use and shared; the engine calls them from many threads.
+Handlers are made on first use and shared; the engine calls them from many threads. This
+module stays light to import (handlers and stores load at configure): `validate` loads
+it to read the schema.
 """
 
 from __future__ import annotations
@@ -8,33 +10,31 @@ from __future__ import annotations
 import functools
 import importlib
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlops_decl.provider import Action, ConfigError, Handler, ProviderContext, ProviderError
+from mlops_decl.provider import Action, Handler, ProviderContext, ProviderError
+from mlops_decl.provider_schema import ProviderSchema, check_settings
 
-from .base import LocalEnv, LocalHandler
-from .dataset import DatasetHandler
-from .definitions import MonitorHandler, RegistryPolicyHandler, TrainingPipelineHandler
-from .endpoint import EndpointHandler
-from .feature_group import FeatureGroupHandler
-from .model import ModelHandler
+from .settings import SCHEMA
 
-HANDLERS: dict[str, type[LocalHandler]] = {
-    h.kind: h
-    for h in (
-        DatasetHandler,
-        FeatureGroupHandler,
-        TrainingPipelineHandler,
-        ModelHandler,
-        RegistryPolicyHandler,
-        EndpointHandler,
-        MonitorHandler,
-    )
+if TYPE_CHECKING:
+    from .base import LocalEnv, LocalHandler
+
+# kind -> "module:class" under this package, imported at configure
+HANDLERS: dict[str, str] = {
+    "dataset": "dataset:DatasetHandler",
+    "feature_group": "feature_group:FeatureGroupHandler",
+    "training_pipeline": "definitions:TrainingPipelineHandler",
+    "model": "model:ModelHandler",
+    "registry_policy": "definitions:RegistryPolicyHandler",
+    "endpoint": "endpoint:EndpointHandler",
+    "monitor": "definitions:MonitorHandler",
 }
 
-SETTINGS = {
-    "delay_ms": "added latency in milliseconds on every read/create/update/delete (benchmarks)",
-}
+
+def _load(target: str) -> Any:
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(f"{__package__}.{module}"), attr)
 
 
 # Runtime actions: (kind, action) -> "module:function" under this package, imported on first
@@ -67,50 +67,41 @@ class LocalProvider:
         self._env: LocalEnv | None = None
         self._handlers: dict[str, LocalHandler] = {}
 
+    @classmethod
+    def schema(cls) -> ProviderSchema:
+        return SCHEMA
+
     def configure(self, settings: dict[str, Any], ctx: ProviderContext) -> None:
         settings = dict(settings or {})
-        for key in settings:
-            if key not in SETTINGS:
-                accepted = ", ".join(f"{k} ({v})" for k, v in SETTINGS.items())
-                raise ConfigError(
-                    f"unknown setting `{key}` for the local provider",
-                    field=(key,),
-                    hint=f"settings: {accepted}",
-                )
-        delay = settings.get("delay_ms", 0)
-        if isinstance(delay, bool) or not isinstance(delay, int) or delay < 0:
-            raise ConfigError(
-                f"`delay_ms` must be a whole number of milliseconds >= 0, not {delay!r}",
-                field=("delay_ms",),
-                hint="e.g. delay_ms: 50",
-            )
+        check_settings(SCHEMA.settings, settings, "local")  # the engine checked; direct callers too
+        from .base import LocalEnv
+
         with self._lock:
             if self._env is not None:
                 self._env.close()
-            self._env = LocalEnv(ctx, delay_ms=delay)
+            self._env = LocalEnv(ctx, delay_ms=settings.get("delay_ms", 0))
             self._handlers = {}
 
     def kinds(self) -> frozenset[str]:
         return frozenset(HANDLERS)
 
     def handler(self, kind: str) -> Handler | None:
-        cls = HANDLERS.get(kind)
-        if cls is None:
+        target = HANDLERS.get(kind)
+        if target is None:
             return None
         with self._lock:
             if self._env is None:
                 raise ProviderError("the local provider was used before configure()")
             handler = self._handlers.get(kind)
             if handler is None:
-                handler = self._handlers[kind] = cls(self._env)
+                handler = self._handlers[kind] = _load(target)(self._env)
             return handler
 
     def action(self, kind: str, name: str) -> Action | None:
         target = ACTIONS.get((kind, name))
         if target is None:
             return None
-        module, _, func = target.partition(":")
-        fn = getattr(importlib.import_module(f"{__package__}.{module}"), func)
+        fn = _load(target)
         env = self.env
         return functools.partial(fn, env)
 

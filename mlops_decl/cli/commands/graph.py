@@ -17,7 +17,8 @@ from mlops_decl.cli.output import handle_errors
 def graph(fmt: str) -> None:
     """Print the dependency graph (dot or mermaid)."""
     from mlops_decl.config.project import load_project
-    from mlops_decl.graph import build_graph, to_dot, to_mermaid
+    from mlops_decl.graph import to_dot, to_mermaid
+    from mlops_decl.workspace import graph_of
 
-    g = build_graph(load_project(Path.cwd()))
+    g = graph_of(load_project(Path.cwd()))
     click.echo(to_dot(g) if fmt == "dot" else to_mermaid(g), nl=False)
