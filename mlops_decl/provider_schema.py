@@ -92,12 +92,16 @@ class ProviderSchema:
         }
 
 
+# What is assumed of a provider that declares no schema: any settings (its configure() judges
+# them), no blocks, and no kind declared (the engine then asks its handlers what they compute).
+UNDECLARED_SETTINGS: JSONSchema = {"type": "object"}
+
+
 def schema_of(provider_class: Any) -> ProviderSchema:
-    """A provider class's declared schema; a provider that declares none takes no settings and
-    no blocks and computes nothing beyond ids."""
+    """A provider class's declared schema (see UNDECLARED_SETTINGS for one that has none)."""
     declare = getattr(provider_class, "schema", None)
     if declare is None:
-        return ProviderSchema()
+        return ProviderSchema(settings=dict(UNDECLARED_SETTINGS))
     got = declare() if callable(declare) else declare
     if not isinstance(got, ProviderSchema):
         raise TypeError(f"{provider_class!r}.schema() returned {type(got).__name__}, not a ProviderSchema")

@@ -43,7 +43,10 @@ def install_hint(provider_type: str) -> str:
     if provider_type in EXTRAS:
         hint = f"install it: pip install 'mlops-decl[{provider_type}]'"
         if provider_type in NOT_WRITTEN_YET:
-            hint += f" (the {provider_type} provider is not written yet: the extra installs only its SDK)"
+            hint = (
+                f"the {provider_type} provider is not written yet; once it ships, "
+                f"pip install 'mlops-decl[{provider_type}]' installs it (today the extra brings only its SDK)"
+            )
         return hint
     return (
         f"install the package that provides the `{provider_type}` provider (it registers under the "
@@ -153,11 +156,20 @@ class ProviderSet:
                 self._schemas[ptype] = schema_of(self.provider_class(instance))
             return self._schemas[ptype]
 
+    def declares(self, instance: str, kind: str) -> bool:
+        """Whether the instance's provider declares a schema for `kind`."""
+        return self.exists(instance) and kind in self.schema(instance).kinds
+
     def computed(self, instance: str, kind: str) -> frozenset[str]:
-        """The attributes the instance's provider computes for `kind` (ids included)."""
-        if not self.exists(instance):
-            return frozenset(ENGINE_COMPUTED)
-        return self.schema(instance).kind(kind).computed_names
+        """The attributes the instance's provider computes for `kind` (ids included): as its
+        schema declares, else as its configured handler says (`Handler.computed`)."""
+        if self.declares(instance, kind):
+            return self.schema(instance).kinds[kind].computed_names
+        names = frozenset(ENGINE_COMPUTED)
+        with self._lock:
+            provider = self._loaded.get(instance)
+        handler = provider.handler(kind) if provider is not None else None
+        return names | frozenset(getattr(handler, "computed", ())) if handler is not None else names
 
     # -- configured providers -----------------------------------------------------------
 

@@ -95,9 +95,10 @@ def graph_of(project: Project, providers: ProviderSet | None = None) -> Graph:
 
     def computed(address: str) -> frozenset[str] | None:
         instance = provider_instance(project, address)
-        if not found.exists(instance):
-            return None  # reported once by check_workspace; any attribute may be meant
-        return found.computed(instance, project.resources[address].kind)
+        kind = project.resources[address].kind
+        if not found.declares(instance, kind):
+            return None  # not installed (reported once by check_workspace), or undeclared
+        return found.computed(instance, kind)
 
     return build_graph(project, computed)
 

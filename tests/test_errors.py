@@ -324,8 +324,8 @@ MISTAKES: dict[str, Mistake] = {
     "cloud-provider-not-written-yet": Mistake(
         {"mlops.yaml": "project: t\nproviders:\n  local: {}\n  sagemaker: {region: eu-west-1}\n"},
         ("mlops.yaml", 4, 3),
-        ("unknown provider `sagemaker`",),
-        "the sagemaker provider is not written yet",
+        ("provider `sagemaker` is not installed",),
+        "the sagemaker provider is not written yet; once it ships, pip install 'mlops-decl[sagemaker]'",
         quickstart=False,
     ),
     "project-in-resource-file": Mistake(
