@@ -12,7 +12,7 @@ from mlops_decl.config.errors import errors_outside, paths_where, translate
 from mlops_decl.config.expressions import UNKNOWN, Ref, render
 from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 from mlops_decl.kind_rules import PROVIDER_BLOCKS
-from mlops_decl.provider_set import TYPE_KEY
+from mlops_decl.provider_set import FAULTS_KEY, TYPE_KEY
 
 if TYPE_CHECKING:
     from mlops_decl.workspace import Workspace
@@ -47,6 +47,7 @@ def check_instance(ws: Workspace, name: str) -> list[Diagnostic]:
         settings = ws.providers.rendered_settings(name)
     except DiagnosticError as exc:
         return exc.diagnostics
+    settings.pop(FAULTS_KEY, None)  # the engine's own setting, not the provider's
     errs = provider_schema.errors(schema, settings)
     if not errs:
         return []

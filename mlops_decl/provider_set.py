@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # importlib.metadata is imported only when entry points are s
     from importlib.metadata import EntryPoint
 
 TYPE_KEY = "type"  # in an instance's settings: the provider type it is an instance of
+FAULTS_KEY = "faults"  # the engine's fault injection around any provider (mlops_decl.testing)
 
 # Provider types this distribution names as extras (pyproject.toml), for "not installed" hints.
 EXTRAS = ("sagemaker", "vertex", "databricks")
@@ -208,7 +209,7 @@ class ProviderSet:
                 if "faults" in settings or any(k.endswith(("_FAULTS", "_FAULT_LOG")) for k in os.environ):
                     from mlops_decl.testing.faults import split_settings
 
-                    settings, faults = split_settings(name, settings)
+                    settings, faults = split_settings(instance, settings)
                 provider.configure(settings, ctx)
                 if faults is not None:
                     from mlops_decl.testing.faults import FaultyProvider

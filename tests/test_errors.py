@@ -318,7 +318,7 @@ MISTAKES: dict[str, Mistake] = {
     "cloud-provider-on-resource-not-written-yet": Mistake(
         {"extra.yaml": "resources:\n  model:\n    m: {provider: databricks}\n"},
         ("extra.yaml", 3, 19),
-        ("model.m", "unknown provider `databricks`"),
+        ("model.m", "provider `databricks` is not installed"),
         "the databricks provider is not written yet",
     ),
     "cloud-provider-not-written-yet": Mistake(
