@@ -292,7 +292,8 @@ def _plan_one(
         create_before_destroy=cbd,
         prior_id=rs.id if rs else None,
     )
-    computed_unknown = {k: UNKNOWN for k in handler.computed if k not in desired and k != "id"}
+    computed = ws.providers.computed(provider, rc.kind)  # as the provider's schema declares
+    computed_unknown = {k: UNKNOWN for k in computed if k not in desired and k != "id"}
     computed_unknown["id"] = new_id
     if prior is None:
         base.action = Action.CREATE
@@ -305,7 +306,7 @@ def _plan_one(
             )
         planned[address] = (new_id, base.after)
     else:
-        keys = (set(desired) - ignore) - {k for k in handler.computed if k not in desired}
+        keys = (set(desired) - ignore) - {k for k in computed if k not in desired}
         changed = changed_fields(desired, prior, keys=keys)
         forced = sorted(set(changed) & handler.force_new)
         forced += sorted(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mlops_decl.provider import Attributes, Handler, ProviderContext, ProviderError
+from mlops_decl.provider import DETACHED, Attributes, Handler, Operation, ProviderContext, ProviderError
 from mlops_decl.provider_schema import KindSchema, ProviderSchema, check_settings
 
 SCHEMA = ProviderSchema(
@@ -50,11 +50,11 @@ class _Objects(Handler):
         self.provider.ctx.data_dir.mkdir(parents=True, exist_ok=True)
         (self.provider.ctx.data_dir / "objects.json").write_text(json.dumps(data))
 
-    def read(self, id: str, prior: Attributes) -> Attributes | None:
+    def read(self, id: str, prior: Attributes, op: Operation = DETACHED) -> Attributes | None:
         got: Attributes | None = self._load().get(id)
         return got
 
-    def create(self, desired: Attributes) -> tuple[str, Attributes]:
+    def create(self, desired: Attributes, op: Operation = DETACHED) -> tuple[str, Attributes]:
         name = str(desired.pop("_name"))
         id = f"{self.kind}/{name}"
         attrs = {**desired, "id": id, "arn": f"arn:probe:{self.provider.region}:{id}"}
@@ -63,7 +63,7 @@ class _Objects(Handler):
         self._save(data)
         return id, attrs
 
-    def update(self, id: str, prior: Attributes, desired: Attributes) -> Attributes:
+    def update(self, id: str, prior: Attributes, desired: Attributes, op: Operation = DETACHED) -> Attributes:
         desired.pop("_name", None)
         attrs = {**prior, **desired}
         data = self._load()
@@ -71,7 +71,7 @@ class _Objects(Handler):
         self._save(data)
         return attrs
 
-    def delete(self, id: str, prior: Attributes) -> None:
+    def delete(self, id: str, prior: Attributes, op: Operation = DETACHED) -> None:
         data = self._load()
         data.pop(id, None)
         self._save(data)
