@@ -26,7 +26,14 @@ class Strict(BaseModel):
 
 
 # A duration as Terraform's timeouts take it: 30m, 1h, 90s, 1h30m.
-Duration = Annotated[str, Field(pattern=r"^([0-9]+h)?([0-9]+m)?([0-9]+s)?$", min_length=2)]
+Duration = Annotated[
+    str,
+    Field(
+        pattern=r"^([0-9]+h)?([0-9]+m)?([0-9]+s)?$",
+        min_length=2,
+        description="a duration: hours, minutes, seconds, e.g. 30m, 1h, 90s, 1h30m",
+    ),
+]
 
 
 class Timeouts(Strict):

@@ -79,6 +79,7 @@ def test_a_create_that_fails_after_making_the_object_taints_it_and_the_next_appl
     assert res.rc == 1 and "injected permanent fault on create dataset.b" in res.err
     assert "Traceback" not in res.err
     assert read_state(root).resources["dataset.b"].status == "tainted"
+    assert "# dataset.b: (tainted)" in cli(root, "state", "show", "dataset.b").out
 
     res = cli(root, "plan", env=env)
     assert res.rc == 0, res.err
@@ -100,3 +101,20 @@ def test_a_create_that_fails_before_making_anything_leaves_no_trace(tmp_path: Pa
     res = cli(root, "apply", "--auto-approve", env={"MLOPS_LOCAL_FAULTS": broken})
     assert res.rc == 1 and "Traceback" not in res.err
     assert read_state(root).resources == {}
+
+
+def test_lifecycle_timeouts_set_one_resources_limit(tmp_path: Path) -> None:
+    root = project(tmp_path / "p", ["a", "b"])
+    text = (root / "mlops.yaml").read_text().replace(
+        "      uri: data/b.csv", "      uri: data/b.csv\n      lifecycle: {timeouts: {create: 2s}}"
+    )
+    (root / "mlops.yaml").write_text(text)
+    hang = json.dumps([{"op": "create", "mode": "hang", "seconds": 6}])
+    res = cli(root, "apply", "--auto-approve", env={"MLOPS_LOCAL_FAULTS": hang}, timeout=60)
+    # b has its own limit; a keeps the default and finishes once its hang is over
+    assert res.rc == 1 and "dataset.b: create timed out after 2s" in res.err, res.err
+    assert "dataset.a: Creation complete" in res.out
+    bad = text.replace("create: 2s", "create: soon")
+    (root / "mlops.yaml").write_text(bad)
+    res = cli(root, "validate")
+    assert res.rc == 1 and "mlops.yaml:" in res.err and "timeouts" in res.err and "Traceback" not in res.err

@@ -8,7 +8,9 @@ from mlops_decl.cli.views.plan_human import fmt_value
 
 
 def render_resource(rs: Any) -> str:
-    lines = [f"# {rs.address}:", f'resource "{rs.kind}" "{rs.address.split(".", 1)[1]}" {{']
+    status = getattr(rs, "status", None)  # Terraform: `# aws_instance.x: (tainted)`
+    head = f"# {rs.address}:" + (f" ({status})" if status else "")
+    lines = [head, f'resource "{rs.kind}" "{rs.address.split(".", 1)[1]}" {{']
     items = [("id", rs.id), *sorted(rs.attributes.items())]
     width = max(len(k) for k, _ in items)
     hidden = set(getattr(rs, "sensitive_paths", ()) or ())
