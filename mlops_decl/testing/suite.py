@@ -218,7 +218,9 @@ class ProviderConformance:
             other.close()
 
     # -- the engine end to end -----------------------------------------------------------
-    def test_the_engine_applies_every_sample_and_the_next_plan_is_empty(self, harness: Harness) -> None:
+    def test_the_engine_applies_and_imports_every_sample_and_the_next_plan_is_empty(
+        self, harness: Harness
+    ) -> None:
         name = harness.provider.name
         addresses = write_project(self.case, harness.root, name, self.case.settings(harness.handle))
         with registered(self.case, name):
@@ -228,6 +230,16 @@ class ProviderConformance:
             assert sorted(ids) == sorted(addresses)
             again = cli(harness.root, "plan", "--detailed-exitcode")
             assert again.rc == 0, f"the plan after apply is not empty:\n{again.output}"
+            for address in addresses:  # forget every object, then import it back by each reference
+                kind, id = address.split(".", 1)[0], ids[address]
+                attrs = harness.read(kind, id, {}) or {}
+                for ref in [id, *self.case.import_refs(kind, id, attrs)]:
+                    assert cli(harness.root, "state", "rm", address).rc == 0
+                    imported = cli(harness.root, "import", address, ref)
+                    assert imported.rc == 0, imported.output
+            assert state_ids(harness.root) == ids, "import recorded other ids"
+            again = cli(harness.root, "plan", "--detailed-exitcode")
+            assert again.rc == 0, f"the plan after import is not empty:\n{again.output}"
             gone = cli(harness.root, "destroy", "--auto-approve")
             assert gone.rc == 0, gone.output
         assert state_ids(harness.root) == {}

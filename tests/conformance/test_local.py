@@ -100,6 +100,7 @@ CASE = ProviderCase(
             needs=("dataset",),
         ),
     ],
+    import_refs=lambda kind, id, attrs: [f"models:/{id}"] if kind == "model" else [],
     bad_settings=[
         ({"delay_ms": -1}, ("delay_ms",)),
         ({"delay_ms": "fast"}, ("delay_ms",)),
