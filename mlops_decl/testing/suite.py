@@ -69,6 +69,29 @@ class ProviderConformance:
         assert set(kinds) == set(harness.provider.kinds()), "a sample for every kind the provider lists"
         assert any(s.force_new is not None for s in self.case.samples), "at least one force-new change"
 
+    # -- the schema, read without configuring --------------------------------------------
+    def test_the_schema_is_readable_without_configure(self, harness: Harness) -> None:
+        from mlops_decl.provider_schema import errors, schema_of
+
+        assert callable(getattr(self.case.provider, "schema", None)), "declare schema() on the provider class"
+        schema = schema_of(self.case.provider)  # the class: nothing configured, nothing connected
+        assert set(schema.kinds) == set(harness.provider.kinds()), "the schema lists other kinds"
+        assert errors(schema.settings, self.case.settings(harness.handle)) == [], (
+            "the case's settings fail it"
+        )
+        for sample in self.case.samples:
+            declared = schema.kind(sample.kind).computed_names
+            assert declared == harness.handler(sample.kind).computed | {"id"}, (
+                f"{sample.kind}: the schema computes {sorted(declared)}, the handler "
+                f"{sorted(harness.handler(sample.kind).computed)}"
+            )
+            block = harness.desired(sample).get(harness.provider.name)
+            if block is not None:
+                ks = schema.kind(sample.kind)
+                assert ks.block is not None and errors(ks.block, block) == [], (
+                    f"{sample.kind}: its block fails"
+                )
+
     # -- lifecycle ------------------------------------------------------------------------
     def test_create_then_read_agrees(self, harness: Harness, kind: str) -> None:
         sample = self.case.sample(kind)
@@ -196,11 +219,20 @@ class ProviderConformance:
 
     def test_bad_settings_give_a_config_error_with_a_field_path(self, harness: Harness) -> None:
         assert self.case.bad_settings, "list settings the provider must refuse"
+        from mlops_decl.config.errors import data_path
+        from mlops_decl.provider_schema import errors, schema_of
+
+        schema = schema_of(self.case.provider)
         for settings, path in self.case.bad_settings:
-            with pytest.raises(ConfigError) as info:
+            with pytest.raises(ConfigError) as info:  # configure() refuses them
                 harness.configured(settings)
             assert tuple(info.value.field) == tuple(path), f"{settings}: the error names {info.value.field}"
             assert str(info.value)
+            found = errors(schema.settings, settings)  # and so does the schema, at validate
+            if found:
+                assert data_path(settings, found[0]["loc"]) == tuple(path), (
+                    f"{settings}: the schema names {found[0]}"
+                )
 
     def test_import_works(self, harness: Harness, kind: str) -> None:
         id, attrs = harness.create(self.case.sample(kind))

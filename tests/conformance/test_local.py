@@ -87,7 +87,7 @@ CASE = ProviderCase(
         Sample(
             "endpoint",
             "api",
-            lambda ids: {"model": ids["model"]},
+            lambda ids: {"model": ids["model"], "local": {"port": 8081}},
             in_place={"replicas": 2},
             force_new={"model": "another"},
             needs=("model",),

@@ -6,11 +6,12 @@ import threading
 from typing import Any
 
 from mlops_decl.provider import Handler, ProviderContext, ProviderError
+from mlops_decl.provider_schema import ProviderSchema
 
 from .client import Client
 from .dataset import DatasetHandler
 from .model import ModelHandler
-from .settings import parse
+from .settings import SCHEMA, parse
 
 HANDLERS = {"dataset": DatasetHandler, "model": ModelHandler}
 
@@ -22,6 +23,10 @@ class MinimalProvider:
         self._lock = threading.Lock()
         self._client: Client | None = None
         self._handlers: dict[str, Handler] = {}
+
+    @classmethod
+    def schema(cls) -> ProviderSchema:
+        return SCHEMA
 
     def configure(self, settings: dict[str, Any], ctx: ProviderContext) -> None:
         client = Client(parse(settings))  # no API call: the first one is the first read

@@ -1,13 +1,42 @@
-"""The minimal provider's settings: `endpoint` (the service's URL) and `timeout` (seconds)."""
+"""The minimal provider's schema (settings, and per kind its computed attributes; it takes no
+block) and its settings: `endpoint` (the service's URL) and `timeout` (seconds)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from mlops_decl.provider import ConfigError
+from mlops_decl.provider_schema import KindSchema, ProviderSchema, check_settings
 
-KEYS = {"endpoint": "the service's URL, http(s)://host:port", "timeout": "seconds per HTTP request"}
+SETTINGS = {
+    "type": "object",
+    "properties": {
+        "endpoint": {"type": "string", "pattern": "^https?://", "description": "the service's URL"},
+        "timeout": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "default": 10,
+            "description": "seconds per request",
+        },
+    },
+    "required": ["endpoint"],
+    "additionalProperties": False,
+}
+
+_STR = {"type": "string"}
+SCHEMA = ProviderSchema(
+    settings=SETTINGS,
+    kinds={
+        "dataset": KindSchema(computed={"version": _STR, "created_at": _STR}),
+        "model": KindSchema(
+            computed={
+                "name": _STR,
+                "latest_version": {"type": ["integer", "null"]},
+                "aliases": {"type": "object", "additionalProperties": {"type": "integer"}},
+            }
+        ),
+    },
+)
 
 
 @dataclass(frozen=True)
@@ -17,25 +46,5 @@ class Settings:
 
 
 def parse(settings: dict[str, Any]) -> Settings:
-    for key in settings:
-        if key not in KEYS:
-            raise ConfigError(
-                f"unknown setting `{key}` for the minimal provider",
-                field=(key,),
-                hint="settings: " + ", ".join(f"{k} ({v})" for k, v in KEYS.items()),
-            )
-    endpoint = settings.get("endpoint")
-    if not isinstance(endpoint, str) or not endpoint.startswith(("http://", "https://")):
-        raise ConfigError(
-            f"`endpoint` must be an http(s) URL, not {endpoint!r}",
-            field=("endpoint",),
-            hint="e.g. endpoint: http://127.0.0.1:8500",
-        )
-    timeout = settings.get("timeout", 10.0)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        raise ConfigError(
-            f"`timeout` must be a number of seconds > 0, not {timeout!r}",
-            field=("timeout",),
-            hint="e.g. timeout: 10",
-        )
-    return Settings(endpoint.rstrip("/"), float(timeout))
+    check_settings(SETTINGS, settings, "minimal")
+    return Settings(str(settings["endpoint"]).rstrip("/"), float(settings.get("timeout", 10.0)))
