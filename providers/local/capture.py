@@ -3,18 +3,18 @@ monitors can check live traffic for drift.
 
 DuckDB at `.mlops/local/capture.duckdb`, table `captures(endpoint, version, ts, inputs JSON,
 output JSON)`. A connection is opened per write and closed at once: DuckDB lets one process
-hold the file, and `monitor check` reads it from another process while `serve` writes.
+hold the file, and `monitor check` reads it from another process while `serve` writes. The
+server captures through a `Writer`, which batches rows off the request path.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import math
 import threading
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 from mlops_decl.provider import ProviderError
@@ -26,34 +26,6 @@ T = TypeVar("T")
 FILE = "capture.duckdb"
 _lock = threading.Lock()  # one writer per process; other processes are waited out below
 _BUSY_SECONDS = 5.0  # how long to wait for another process holding the file
-
-
-def _jsonable(value: Any) -> Any:
-    """Plain JSON values: NaN and infinities are null (DuckDB's JSON rejects neither, but every
-    other reader does), numpy scalars are Python numbers, times are ISO strings."""
-    if isinstance(value, (datetime, date)):  # pd.Timestamp too; NaT is not equal to itself
-        return value.isoformat() if value == value else None
-    if type(value).__name__ == "datetime64":  # .item() would give nanoseconds as an int
-        return str(value)
-    if hasattr(value, "item") and not isinstance(value, (list, dict, str)):
-        with contextlib.suppress(TypeError, ValueError):
-            value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    try:  # pandas NA/NaT
-        import pandas as pd
-
-        if pd.isna(value):
-            return None
-    except (ImportError, TypeError, ValueError):
-        pass
-    return str(value)
 
 
 def _with_store(env: LocalEnv, fn: Callable[[Any], T], *, create: bool) -> T:
@@ -85,18 +57,174 @@ def _with_store(env: LocalEnv, fn: Callable[[Any], T], *, create: bool) -> T:
             conn.close()
 
 
-def record(
-    env: LocalEnv, endpoint: str, version: int, rows: list[dict[str, Any]], outputs: list[Any]
-) -> None:
-    """Append one capture row per scored row (ts in UTC, naive)."""
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
-    data = [
-        (endpoint, int(version), now, json.dumps(_jsonable(r)), json.dumps(_jsonable(o)))
-        for r, o in zip(rows, outputs, strict=True)
-    ]
-    _with_store(
-        env, lambda c: c.executemany("INSERT INTO captures VALUES (?, ?, ?, ?, ?)", data), create=True
+@dataclass
+class Batch:
+    """One scored request: its input rows (a DataFrame as sent) and an output per row."""
+
+    endpoint: str
+    version: int
+    inputs: Any  # pandas.DataFrame
+    predictions: list[Any]
+    scores: list[float] | None = None
+    ts: datetime = field(default_factory=lambda: datetime.now(timezone.utc).replace(tzinfo=None))
+
+    @property
+    def rows(self) -> int:
+        return len(self.inputs)
+
+
+def _json_lines(frame: Any) -> list[str]:
+    """A JSON object per row, in C: NaN and infinities are null, times ISO strings."""
+    if frame.empty:
+        return ["{}"] * len(frame)
+    text = frame.to_json(
+        orient="records", lines=True, date_format="iso", double_precision=15, default_handler=str
     )
+    return text.split("\n")[: len(frame)]  # strings' own newlines are escaped in JSON
+
+
+def _outputs(batches: list[Batch]) -> list[str]:
+    """{"prediction", "score"} per row of the batches that have scores, then {"prediction"}."""
+    import pandas as pd
+
+    lines: list[str] = []
+    for with_scores in (True, False):
+        group = [b for b in batches if (b.scores is not None) == with_scores]
+        if group:
+            frame = pd.DataFrame(
+                {"prediction": pd.Series([p for b in group for p in b.predictions], dtype=object)}
+            )
+            if with_scores:
+                frame["score"] = [s for b in group for s in b.scores or ()]
+            lines.extend(_json_lines(frame))
+    return lines
+
+
+def write(env: LocalEnv, batches: list[Batch]) -> None:
+    """Append the batches' rows in one transaction (ts in UTC, naive). Serialising takes a few
+    calls for the whole lot, not some per row or per request."""
+    import numpy as np
+    import pandas as pd
+
+    batches = sorted((b for b in batches if b.rows), key=lambda b: b.scores is None)  # as _outputs
+    if not batches:
+        return
+    frames = [b.inputs.reset_index(drop=True) for b in batches]
+    inputs = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    sizes = [b.rows for b in batches]
+    table = pd.DataFrame(
+        {
+            "endpoint": np.repeat([b.endpoint for b in batches], sizes),
+            "version": np.repeat([int(b.version) for b in batches], sizes),
+            "ts": np.repeat(np.array([b.ts for b in batches], dtype="datetime64[us]"), sizes),
+            "inputs": _json_lines(inputs),
+            "output": _outputs(batches),
+        }
+    )
+
+    def insert(conn: Any) -> None:
+        conn.register("batch", table)
+        conn.execute(
+            "INSERT INTO captures SELECT endpoint, CAST(version AS INTEGER), CAST(ts AS TIMESTAMP), "
+            "CAST(inputs AS JSON), CAST(output AS JSON) FROM batch"
+        )
+
+    _with_store(env, insert, create=True)
+
+
+class Writer:
+    """Captures off the request path. `put` queues a scored batch and returns at once; a thread
+    writes what has gathered in one transaction every `interval` seconds (opening DuckDB costs
+    tens of milliseconds of CPU: not something to do per request). At most `max_rows` wait:
+    past that a batch is dropped and counted (`dropped`), so a slow or locked store never
+    slows scoring or grows memory without bound."""
+
+    def __init__(self, env: LocalEnv, *, max_rows: int = 200_000, interval: float = 1.0):
+        self.env, self.max_rows, self.interval = env, max_rows, interval
+        self.written = self.dropped = self.pending = 0
+        self.error: str | None = None
+        self._queue: list[Batch] = []
+        self._cond = threading.Condition()
+        self._hurry = self._closing = False
+        self._thread = threading.Thread(target=self._run, name="capture-writer", daemon=True)
+        self._thread.start()
+
+    def put(self, batch: Batch) -> bool:
+        with self._cond:
+            if self._closing or self.pending + batch.rows > self.max_rows:
+                self.dropped += batch.rows
+                return False
+            self._queue.append(batch)
+            self.pending += batch.rows
+            # wake the writer for the first batch (it then gathers for `interval`), and at once
+            # for a burst
+            if len(self._queue) == 1 or self.pending >= self.max_rows // 4:
+                self._cond.notify_all()
+        return True
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until everything queued so far is written (or dropped); False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            self._hurry = True
+            self._cond.notify_all()
+            while self.pending and time.monotonic() < deadline:
+                self._cond.wait(min(0.05, max(deadline - time.monotonic(), 0)))
+            self._hurry = False
+            return not self.pending
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write what is queued, then stop the thread."""
+        self.flush(timeout)
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        self._thread.join(timeout)
+
+    def stats(self) -> dict[str, Any]:
+        with self._cond:
+            return {
+                "written": self.written,
+                "pending": self.pending,
+                "dropped": self.dropped,
+                "error": self.error,
+            }
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._closing:
+                    self._cond.wait()
+                if not self._queue:
+                    return
+                if not (self._hurry or self._closing):  # gather a batch
+                    self._cond.wait(self.interval)
+                batches, self._queue = self._queue, []
+            rows = sum(b.rows for b in batches)
+            try:
+                write(self.env, batches)
+            except ProviderError as exc:  # the store held by another process: retry later
+                with self._cond:
+                    self.error = str(exc)
+                    if self._closing:
+                        self.dropped += rows
+                        self.pending -= rows
+                    else:
+                        self._queue[:0] = batches
+                    self._cond.notify_all()
+                continue
+            except Exception as exc:  # rows the store cannot take: count them, keep serving
+                with self._cond:
+                    self.error = f"{type(exc).__name__}: {exc}"
+                    self.dropped += rows
+                    self.pending -= rows
+                    self._cond.notify_all()
+                continue
+            with self._cond:
+                self.written += rows
+                self.pending -= rows
+                self.error = None
+                self._cond.notify_all()
 
 
 def read(

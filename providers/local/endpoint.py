@@ -21,7 +21,7 @@ DEFAULT_PORT = 8080
 class EndpointHandler(CatalogHandler):
     kind = "endpoint"
     force_new = frozenset({"model"})
-    local_fields = frozenset({"port"})
+    local_fields = frozenset({"port", "max_body_mb", "timeout"})
 
     def plan(self, desired: Attributes, prior: Attributes | None) -> Planned:
         # Clients know an endpoint by its URL: a new port is a new endpoint, as a cloud

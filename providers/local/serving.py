@@ -6,17 +6,20 @@ server on its next request; loaded models are cached by (model, version).
 
 from __future__ import annotations
 
-import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from mlops_decl.provider import Attributes, ProviderError, RuntimeContext
 
-from . import capture
 from .base import LocalEnv
+from .capture import Batch
+from .capture import write as write_captures
 from .endpoint import resolve_version as live_version
 from .versions import load_model, model_version, versions
+
+CHUNK_ROWS = 1000  # rows the model scores at once
 
 
 class PendingModel(ProviderError):
@@ -76,45 +79,132 @@ def _predictions(raw: Any) -> list[Any]:
     return [_plain(v) if out.ndim == 1 else [_plain(x) for x in v] for v in out]
 
 
-def score(
-    env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContext | None, rows: list[dict[str, Any]]
-) -> dict[str, Any]:
-    """Score raw rows with the version the endpoint points at now, and capture them."""
+def _frame(rows: Any) -> Any:
+    """The rows as a DataFrame: a list of column: value objects, or a DataFrame already."""
     import pandas as pd
 
+    if isinstance(rows, pd.DataFrame):
+        if rows.empty:
+            raise ProviderError("no rows to score")
+        return rows
     if not isinstance(rows, list) or not rows:
         raise ProviderError("no rows to score")
     bad = next((i for i, r in enumerate(rows) if not isinstance(r, dict)), None)
     if bad is not None:
         raise ProviderError(f"row {bad} is not an object of column: value pairs ({type(rows[bad]).__name__})")
-    version = resolve_version(env, id, attrs, rt)
+    return pd.DataFrame.from_records(rows)
+
+
+def _numeric_inputs(model: Any) -> set[str]:
+    """Columns the model reads as numbers: those its ColumnTransformer sends anywhere but to an
+    encoder (training.pipeline_for one-hot encodes strings and passes numbers through)."""
+    steps = getattr(model, "steps", None)
+    pre = steps[0][1] if steps else None
+    numeric: set[str] = set()
+    for _, transformer, columns in getattr(pre, "transformers_", []):
+        if isinstance(transformer, str) and transformer == "drop":
+            continue
+        if type(transformer).__name__.endswith("Encoder") or not isinstance(columns, (list, tuple)):
+            continue
+        numeric.update(c for c in columns if isinstance(c, str))
+    return numeric
+
+
+def _typed(frame: Any, numeric: set[str], what: str) -> Any:
+    """The model's input columns with numbers where it reads numbers; a value of the wrong type
+    is an error naming its column and row, not a NaN scored silently."""
+    import pandas as pd
+
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        is_number = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+        if column in numeric and not is_number:
+            coerced = pd.to_numeric(values, errors="coerce")
+            wrong = coerced.isna() & values.notna()
+            if wrong.any():
+                row = int(wrong.to_numpy().argmax())
+                err = ProviderError(f"column `{column}` takes numbers, row {row} has {values.iloc[row]!r}")
+                err.hint = f"{what} reads `{column}` as a number"  # type: ignore[attr-defined]
+                raise err
+            out[column] = coerced
+        elif values.dtype == object:
+            nested = values.map(lambda v: isinstance(v, (dict, list)))
+            if nested.any():
+                row = int(nested.to_numpy().argmax())
+                raise ProviderError(
+                    f"column `{column}` takes a number or a string, row {row} has a "
+                    f"{type(values.iloc[row]).__name__}"
+                )
+    return out
+
+
+def _outputs(model: Any, X: Any) -> tuple[list[Any], list[float] | None]:
+    """Predictions and, for a binary classifier, the positive class's probability. A Pipeline's
+    transforms run once for both (Pipeline.predict and predict_proba would each run them)."""
+    final, Xt = model, X
+    steps = getattr(model, "steps", None)
+    if isinstance(steps, list) and len(steps) > 1 and hasattr(model, "named_steps"):
+        for _, step in steps[:-1]:
+            if step is not None and step != "passthrough":
+                Xt = step.transform(Xt)
+        final = steps[-1][1]
+    preds = _predictions(final.predict(Xt))
+    scores = None
+    if hasattr(final, "predict_proba"):
+        proba = final.predict_proba(Xt)
+        if proba.shape[1] == 2:  # binary: the positive class's probability
+            scores = [float(p) for p in proba[:, 1]]
+    return preds, scores
+
+
+def score(
+    env: LocalEnv,
+    id: str,
+    attrs: Attributes,
+    rt: RuntimeContext | None,
+    rows: Any,
+    *,
+    version: int | None = None,
+    sink: Callable[[Batch], object] | None = None,
+    turn: Callable[[], AbstractContextManager[Any]] = nullcontext,
+) -> dict[str, Any]:
+    """Score rows (a list of objects, or a DataFrame) with the version the endpoint points at
+    now (or `version`); `sink` receives them with their outputs, for the capture store. The
+    model runs on CHUNK_ROWS rows at a time, each inside a `turn()` (the server's turns let
+    a small request in between the chunks of a large one)."""
+    frame = _frame(rows)
+    if version is None:
+        version = resolve_version(env, id, attrs, rt)
     name = str(attrs["model"])
     model = load_model(env, name, version)
-    frame = pd.DataFrame.from_records(rows)
+    what = f"model `{name}` version {version}"
     # A scikit-learn Pipeline fitted on a DataFrame knows its input columns: select them, so
     # extra columns are ignored and missing ones are named.
     expected = [str(c) for c in getattr(model, "feature_names_in_", [])]
     missing = [c for c in expected if c not in frame.columns]
     if missing:
-        err = ProviderError(
-            f"the rows lack column(s) {', '.join(missing)} that model `{name}` version {version} needs"
-        )
+        err = ProviderError(f"the rows lack column(s) {', '.join(missing)} that {what} needs")
         err.hint = f"version {version} takes: {', '.join(expected)}"  # type: ignore[attr-defined]
         raise err
     from .training import prepare
 
-    X = prepare(frame[expected]) if expected else frame
+    X = prepare(_typed(frame[expected], _numeric_inputs(model), what)) if expected else frame
+    preds: list[Any] = []
+    scores: list[float] | None = []
     try:
-        preds = _predictions(model.predict(X))
-        scores = None
-        if hasattr(model, "predict_proba"):
-            proba = model.predict_proba(X)
-            if proba.shape[1] == 2:  # binary: the positive class's probability
-                scores = [float(p) for p in proba[:, 1]]
+        for start in range(0, len(X), CHUNK_ROWS):
+            with turn():
+                more, more_scores = _outputs(model, X.iloc[start : start + CHUNK_ROWS])
+            preds.extend(more)
+            if scores is not None and more_scores is not None:
+                scores.extend(more_scores)
+            else:
+                scores = None
     except (ValueError, TypeError, KeyError) as exc:
-        raise ProviderError(f"model `{name}` version {version} cannot score these rows: {exc}") from exc
-    outputs = [{"prediction": p, **({"score": scores[i]} if scores else {})} for i, p in enumerate(preds)]
-    capture.record(env, id, version, rows, outputs)
+        raise ProviderError(f"{what} cannot score these rows: {exc}") from exc
+    if sink is not None:
+        sink(Batch(id, version, frame, preds, scores))
     return {
         "endpoint": _address(rt, "endpoint", id),
         "model": name,
@@ -125,109 +215,16 @@ def score(
 
 
 def predict(
-    env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContext, rows: list[dict[str, Any]]
+    env: LocalEnv,
+    id: str,
+    attrs: Attributes,
+    rt: RuntimeContext,
+    rows: list[dict[str, Any]],
+    capture: bool = True,
 ) -> dict[str, Any]:
-    return score(env, id, attrs, rt, rows)
-
-
-def rows_of(body: Any) -> list[dict[str, Any]]:
-    """Rows from a request body: a list of objects, {"instances": [...]},
-    {"dataframe_records": [...]} or MLflow's {"dataframe_split": {"columns", "data"}}."""
-    if isinstance(body, list):
-        return body
-    if isinstance(body, dict):
-        for key in ("instances", "dataframe_records", "inputs", "rows"):
-            if isinstance(body.get(key), list):
-                return list(body[key])
-        split = body.get("dataframe_split")
-        if isinstance(split, dict) and isinstance(split.get("columns"), list):
-            return [dict(zip(split["columns"], r, strict=False)) for r in split.get("data") or []]
-    raise ValueError('send a JSON list of objects, {"instances": [...]} or {"dataframe_records": [...]}')
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True  # a stuck client never keeps the process alive
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Handlers answer every error themselves; what reaches here is a client that went away
-        # (BrokenPipe, reset). socketserver would print a traceback; providers never print.
-        return
-
-
-def make_server(
-    env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContext | None, port: int
-) -> ThreadingHTTPServer:
-    """An HTTP server for the endpoint on 127.0.0.1:port (0: any free port), not yet serving."""
-    endpoint = _address(rt, "endpoint", id)
-
-    class Handler(BaseHTTPRequestHandler):
-        def _send(self, code: int, payload: dict[str, Any]) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-            if self.path.split("?")[0] not in ("/health", "/ping"):
-                self._send(404, {"error": "not found: GET /health or POST /invocations"})
-                return
-            code, model = 200, attrs["model"]
-            try:
-                payload = {"status": "ok", "model": model, "version": resolve_version(env, id, attrs, rt)}
-            except PendingModel as exc:
-                payload = {"status": "pending_model", "model": model, "version": None, "hint": exc.hint}
-            except Exception as exc:  # the registry unreadable: say so rather than drop the line
-                code, payload = 503, {"status": "error", "model": model, "version": None, "error": str(exc)}
-            self._send(code, payload)
-
-        def do_POST(self) -> None:  # noqa: N802
-            if self.path.split("?")[0] != "/invocations":
-                self._send(404, {"error": "not found: POST /invocations"})
-                return
-            try:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length > 0 else b""
-                if not body.strip():
-                    raise ValueError("empty body")
-                rows = rows_of(json.loads(body))
-            except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
-                self._send(400, {"error": f"bad request: {exc}"})
-                return
-            try:
-                result = score(env, id, attrs, rt, rows)
-            except PendingModel as exc:
-                self._send(503, {"error": f"{endpoint} is {exc}", "hint": exc.hint})
-                return
-            except ProviderError as exc:
-                # retryable: the registry or capture store busy in another process
-                self._send(
-                    503 if exc.retryable else 400, {"error": str(exc), "hint": getattr(exc, "hint", None)}
-                )
-                return
-            except Exception as exc:  # never drop the connection without an answer
-                self._send(500, {"error": f"{type(exc).__name__}: {exc}"})
-                return
-            self._send(
-                200,
-                {
-                    "predictions": result["predictions"],
-                    "scores": result["scores"],
-                    "model": result["model"],
-                    "version": result["version"],
-                },
-            )
-
-        def log_message(self, format: str, *args: Any) -> None:  # quiet: the CLI owns stdout
-            return
-
-    try:
-        return _Server(("127.0.0.1", port), Handler)
-    except OSError as exc:
-        err = ProviderError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}")
-        err.hint = "pick another --port, or stop what listens there"  # type: ignore[attr-defined]
-        raise err from None
+    """Score rows; with capture=False they stay out of the capture store (and drift checks)."""
+    sink = (lambda batch: write_captures(env, [batch])) if capture else None
+    return score(env, id, attrs, rt, rows, sink=sink)
 
 
 def serve(
@@ -235,12 +232,19 @@ def serve(
     id: str,
     attrs: Attributes,
     rt: RuntimeContext,
-    port: int,
+    port: int | None = None,
     stop: threading.Event | None = None,
+    max_body_mb: float | None = None,
+    timeout: float | None = None,
+    capture: bool = True,
 ) -> dict[str, Any]:
-    """Serve until KeyboardInterrupt or `stop` is set; returns {"url"}."""
-    server = make_server(env, id, attrs, rt, port)
-    url = f"http://127.0.0.1:{server.server_address[1]}"
+    """Serve until KeyboardInterrupt or `stop` is set; returns {"url"}. `port` None: the
+    endpoint's `local.port`, else 8080; 0: any free port. capture=False: nothing scored
+    reaches the capture store."""
+    from .http_server import make_server
+
+    server = make_server(env, id, attrs, rt, port, max_body_mb, timeout, capture)
+    url = server.url
     try:
         version = f"v{resolve_version(env, id, attrs, rt)}"
         load_model(env, str(attrs["model"]), int(version[1:]))  # warm: the first request is not slow
@@ -261,5 +265,7 @@ def serve(
         pass
     finally:
         server.shutdown()
-        server.server_close()
+        dropped = server.close()
+    if dropped:
+        rt.emit(f"capture: {dropped} scored rows not captured (the capture store was full or failing)")
     return {"url": url}

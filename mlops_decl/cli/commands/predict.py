@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -46,14 +47,25 @@ def _number(v: str | None) -> Any:
     "--data", "-data", "data", required=True, type=click.Path(), help="CSV (or parquet) of rows to score."
 )
 @click.option("--json", "-json", "as_json", is_flag=True)
+@click.option(
+    "--capture/--no-capture",
+    default=True,
+    show_default=True,
+    help="Record the rows in the capture store that monitors check for drift; --no-capture for ad-hoc scoring.",
+)
 @var_options
 @handle_errors
 def predict(
-    address: str, data: str, as_json: bool, var_files: tuple[str, ...], cli_vars: tuple[str, ...]
+    address: str,
+    data: str,
+    as_json: bool,
+    capture: bool,
+    var_files: tuple[str, ...],
+    cli_vars: tuple[str, ...],
 ) -> None:
     """Score rows through the version the endpoint's alias points at."""
     rows = read_rows(data)
-    result = runtime(var_files, cli_vars).call(address, "predict", "endpoint", rows=rows)
+    result = runtime(var_files, cli_vars).call(address, "predict", "endpoint", rows=rows, capture=capture)
     if as_json:
         echo_json(result)
         return
@@ -64,15 +76,58 @@ def predict(
         click.echo(f"{pred}{extra}")
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 @click.command()
 @click.argument("address")
-@click.option("--port", "-port", "port", type=int, default=8080, show_default=True)
+@click.option(
+    "--port",
+    "-port",
+    "port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="TCP port [default: the endpoint's local.port, else 8080; 0: any free port].",
+)
+@click.option(
+    "--max-body-mb",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Largest request body in MiB; larger ones get 413 [default: local.max_body_mb, else 16].",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Seconds a connection may stay silent before it is closed [default: local.timeout, else 30].",
+)
+@click.option(
+    "--capture/--no-capture",
+    default=True,
+    show_default=True,
+    help="Record scored rows in the capture store that monitors check for drift.",
+)
 @var_options
 @handle_errors
-def serve(address: str, port: int, var_files: tuple[str, ...], cli_vars: tuple[str, ...]) -> None:
-    """Serve the endpoint over HTTP on 127.0.0.1 (POST /invocations, GET /health)."""
+def serve(
+    address: str,
+    port: int | None,
+    max_body_mb: float | None,
+    timeout: float | None,
+    capture: bool,
+    var_files: tuple[str, ...],
+    cli_vars: tuple[str, ...],
+) -> None:
+    """Serve the endpoint over HTTP on 127.0.0.1 (POST /invocations, GET /health).
+
+    Requests: JSON rows, MLflow's dataframe_split / dataframe_records / instances, or text/csv."""
     rt = runtime(var_files, cli_vars)
+    # `kill` and service managers stop with SIGTERM: stop as Ctrl-C does, writing the captures
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
-        rt.call(address, "serve", "endpoint", port=port)
+        rt.call(
+            address, "serve", "endpoint", port=port, max_body_mb=max_body_mb, timeout=timeout, capture=capture
+        )
     except KeyboardInterrupt:
         click.echo("\nstopped.", err=True)
