@@ -101,10 +101,11 @@ class LiveVersion:
 
 
 class Turns:
-    """Scoring one chunk at a time, first come first served. Python runs one thread at a time
-    anyway; taking turns by chunk (serving.CHUNK_ROWS rows) means a 1-row request waits for
-    at most one chunk of a 5,000-row request, instead of sharing the interpreter with all of
-    it (and waiting a 5 ms switch interval each time it gives the interpreter up)."""
+    """The CPU-bound steps of requests (parse, prepare, each chunk of serving.CHUNK_ROWS rows
+    scored), one at a time, first come first served. Python runs one thread at a time anyway;
+    taking turns by step means a 1-row request waits for at most one step of a 5,000-row
+    request, instead of sharing the interpreter with all of it (and waiting a 5 ms switch
+    interval each time it gives the interpreter up)."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
@@ -157,7 +158,8 @@ class App:
 
     def invoke(self, body: bytes, content_type: str | None) -> tuple[int, dict[str, Any]]:
         try:
-            frame = payloads.parse(body, content_type)
+            with self.turns():  # parsing a large body is a step of its own
+                frame = payloads.parse(body, content_type)
         except payloads.BadPayload as exc:
             return exc.status, {"error": f"bad request: {exc}", "hint": exc.hint}
         try:

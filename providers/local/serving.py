@@ -171,8 +171,8 @@ def score(
 ) -> dict[str, Any]:
     """Score rows (a list of objects, or a DataFrame) with the version the endpoint points at
     now (or `version`); `sink` receives them with their outputs, for the capture store. The
-    model runs on CHUNK_ROWS rows at a time, each inside a `turn()` (the server's turns let
-    a small request in between the chunks of a large one)."""
+    model runs on CHUNK_ROWS rows at a time; the preparing and each chunk run inside a
+    `turn()` (the server's turns let a small request in between the steps of a large one)."""
     frame = _frame(rows)
     if version is None:
         version = resolve_version(env, id, attrs, rt)
@@ -189,7 +189,8 @@ def score(
         raise err
     from .training import prepare
 
-    X = prepare(_typed(frame[expected], _numeric_inputs(model), what)) if expected else frame
+    with turn():
+        X = prepare(_typed(frame[expected], _numeric_inputs(model), what)) if expected else frame
     preds: list[Any] = []
     scores: list[float] | None = []
     try:
