@@ -14,7 +14,7 @@ import sqlite3
 import threading
 from collections import deque
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -29,6 +29,7 @@ from .serving import PendingModel, _address, resolve_version, score
 
 DEFAULT_MAX_BODY_MB = 16.0
 DEFAULT_TIMEOUT = 30.0  # seconds a connection may stay silent (mid-request or idle)
+WHOLE_TURN_BYTES = 64 * 2**10  # a body up to this size is parsed and scored in one turn
 _DRAIN_MAX = 64 * 2**20  # read and drop at most this much of a refused body (see _refuse)
 
 
@@ -101,27 +102,33 @@ class LiveVersion:
 
 
 class Turns:
-    """The CPU-bound steps of requests (parse, prepare, each chunk of serving.CHUNK_ROWS rows
-    scored), one at a time, first come first served. Python runs one thread at a time anyway;
-    taking turns by step means a 1-row request waits for at most one step of a 5,000-row
-    request, instead of sharing the interpreter with all of it (and waiting a 5 ms switch
-    interval each time it gives the interpreter up)."""
+    """The CPU-bound steps of requests, one at a time, first come first served. Python runs
+    one thread at a time anyway; a small request takes a single turn for all its work, a large
+    one a turn per step (parse, prepare, each chunk of serving.CHUNK_ROWS rows), so a 1-row
+    request waits for one step of a 5,000-row request at most, instead of sharing the
+    interpreter with all of it (and waiting a 5 ms switch interval whenever it gives it up)."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._queue: deque[object] = deque()
+        self._owner: int | None = None  # the thread whose turn it is
 
     @contextmanager
     def __call__(self) -> Iterator[None]:
+        if self._owner == threading.get_ident():  # a step inside the request's own turn
+            yield
+            return
         me = object()
         with self._cond:
             self._queue.append(me)
             while self._queue[0] is not me:
                 self._cond.wait()
+            self._owner = threading.get_ident()
         try:
             yield
         finally:
             with self._cond:
+                self._owner = None
                 self._queue.popleft()
                 self._cond.notify_all()
 
@@ -157,8 +164,12 @@ class App:
         return 200, {**payload, "capture": self.captures.stats() if self.captures else "off"}
 
     def invoke(self, body: bytes, content_type: str | None) -> tuple[int, dict[str, Any]]:
+        with self.turns() if len(body) <= WHOLE_TURN_BYTES else nullcontext():
+            return self._invoke(body, content_type)
+
+    def _invoke(self, body: bytes, content_type: str | None) -> tuple[int, dict[str, Any]]:
         try:
-            with self.turns():  # parsing a large body is a step of its own
+            with self.turns():
                 frame = payloads.parse(body, content_type)
         except payloads.BadPayload as exc:
             return exc.status, {"error": f"bad request: {exc}", "hint": exc.hint}

@@ -359,11 +359,10 @@ def test_a_large_request_does_not_stall_a_small_one(local_mlflow, rt) -> None:
             conn.close()
     during = [t1 - t0 for t0, t1 in smalls if any(b0 < t0 and t1 < b1 for b0, b1 in spans)]
     assert len(during) >= 3, (spans, smalls)  # the 1-row requests did land inside 5,000-row ones
-    # Well under 100 ms on an idle 2-vCPU machine (about 3x a lone 1-row request); a machine
-    # busy with other work slows the lone request too, and the budget scales with it.
-    budget = max(0.1, 3 * statistics.median(alone))
-    assert statistics.median(during) < budget, (during, alone)
-    assert statistics.median(during) < statistics.median([b1 - b0 for b0, b1 in spans])
+    # Well under 100 ms on an idle 2-vCPU machine; a machine busy with other work slows a lone
+    # 1-row request too, and the budget scales with it. Not stalled: far from a large one's time.
+    assert statistics.median(during) < max(0.1, 4 * statistics.median(alone)), (during, alone)
+    assert statistics.median(during) < 0.5 * statistics.median([b1 - b0 for b0, b1 in spans])
     total = 11 + len(smalls) + 5000 * len(spans)
     assert len(captured(local_mlflow, total)) == total
 
