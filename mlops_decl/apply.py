@@ -466,7 +466,9 @@ def _record_refresh(plan: Plan, store: StateStore, state: State) -> None:
         if live != rs.attributes:
             keys = sorted(set(rs.sensitive_paths) | set(plan.sensitive.get(address, ())))
             store.put_resource(
-                ResourceState(rs.address, rs.kind, rs.provider, rs.id, live, list(rs.dependencies), keys)
+                ResourceState(
+                    rs.address, rs.kind, rs.provider, rs.id, live, list(rs.dependencies), keys, rs.status
+                )
             )
 
 

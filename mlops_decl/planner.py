@@ -15,7 +15,7 @@ from mlops_decl.hooks import Hooks
 from mlops_decl.objchange import differs_under, dotted, set_unknown
 from mlops_decl.operation import CREATING, TAINTED, Operation
 from mlops_decl.plan import Action, Change, Drift, Plan, mark_sensitive, scrub, secret_values
-from mlops_decl.provider import NAME_KEY, ConfigError, Planned, ProviderError
+from mlops_decl.provider import NAME_KEY, Category, ConfigError, Planned, ProviderError
 from mlops_decl.resolve import resolve_body
 from mlops_decl.retry import Limits, call_with_retry, concurrency_of, explicit_timeout, limit_for, policy_of
 from mlops_decl.state.model import State
@@ -31,6 +31,13 @@ class PlanOptions:
     parallelism: int = 10
 
 
+CATEGORY_HINTS = {
+    Category.THROTTLED: "the API kept throttling past its retry schedule: try again later, or with a lower --parallelism",
+    Category.AUTH: "check the provider's credentials and what they are allowed to do",
+    Category.CONFLICT: "the object is busy or was changed meanwhile: run `mlops-decl plan` again to see where it stands",
+}
+
+
 def provider_diagnostic(address: str, exc: Exception, ws: Workspace | None = None) -> Diagnostic:
     # A provider's message may quote a value built from a sensitive variable (a path, a URI).
     text = scrub(str(exc), secret_values(ws)) if ws is not None else str(exc)
@@ -38,7 +45,8 @@ def provider_diagnostic(address: str, exc: Exception, ws: Workspace | None = Non
         rc = ws.project.resources[address]
         return Diagnostic(f"{address}: {text}", rc.source(exc.field), exc.hint)
     if isinstance(exc, ProviderError):
-        return Diagnostic(f"{address}: {text}", address=address, hint=getattr(exc, "hint", None))
+        hint = getattr(exc, "hint", None) or CATEGORY_HINTS.get(exc.category)
+        return Diagnostic(f"{address}: {text}", address=address, hint=hint)
     return Diagnostic(f"{address}: unexpected {type(exc).__name__}: {text}", address=address)
 
 

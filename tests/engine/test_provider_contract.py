@@ -132,3 +132,23 @@ def test_a_providers_concurrency_limit_holds_beside_parallelism(
     res = _run(p, "apply", "--auto-approve", "--parallelism", "6")
     assert res.exit_code == 0, res.output
     assert Slow.most == 2
+
+
+class AlwaysThrottles(DatasetHandler):
+    def _create(self, desired: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        raise ProviderError("Rate exceeded", category="throttled", retry_after=0.01)
+
+
+class HopelessProvider(_Variant):
+    dataset_class = AlwaysThrottles
+    retry_policy = RetryPolicy(throttle_attempts=3)
+
+
+def test_throttling_past_the_schedule_is_one_error_with_a_hint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = dataset_project(tmp_path, ["a"])
+    _use(monkeypatch, HopelessProvider)
+    res = _run(p, "apply", "--auto-approve")
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert "dataset.a: Rate exceeded" in res.output and "lower --parallelism" in res.output

@@ -81,6 +81,9 @@ def test_a_create_that_fails_after_making_the_object_taints_it_and_the_next_appl
     assert read_state(root).resources["dataset.b"].status == "tainted"
     assert "# dataset.b: (tainted)" in cli(root, "state", "show", "dataset.b").out
 
+    # a refresh records what it read and keeps the mark
+    assert cli(root, "apply", "--refresh-only", "--auto-approve", env=env).rc == 0
+    assert read_state(root).resources["dataset.b"].status == "tainted"
     res = cli(root, "plan", env=env)
     assert res.rc == 0, res.err
     assert "dataset.b must be replaced (tainted)" in res.out
