@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from mlops_decl.cli.output import handle_errors
-from mlops_decl.provider_hints import NOT_WRITTEN_YET, missing_provider_hint
+from mlops_decl.provider_hints import NOT_WRITTEN_YET
 
 MLOPS_YAML = """\
 # yaml-language-server: $schema=https://raw.githubusercontent.com/mlops-decl/mlops-decl/main/schemas/project.schema.json
@@ -59,11 +59,12 @@ def init() -> None:
     (root / ".mlops").mkdir(mode=0o700, exist_ok=True)
     if missing:
         from mlops_decl.diagnostics import Diagnostic, DiagnosticError
+        from mlops_decl.provider_set import install_hint
 
         raise DiagnosticError(
             Diagnostic(
                 f"provider(s) not installed: {', '.join(missing)}",
-                hint=missing_provider_hint(missing[0], installed),
+                hint=f"{install_hint(missing[0])}; installed providers: {', '.join(sorted(installed))}",
             )
         )
     click.echo(
