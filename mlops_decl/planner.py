@@ -45,7 +45,7 @@ def provider_diagnostic(address: str, exc: Exception, ws: Workspace | None = Non
         rc = ws.project.resources[address]
         return Diagnostic(f"{address}: {text}", rc.source(exc.field), exc.hint)
     if isinstance(exc, ProviderError):
-        hint = getattr(exc, "hint", None) or CATEGORY_HINTS.get(exc.category)
+        hint = getattr(exc, "hint", None) or (CATEGORY_HINTS.get(exc.category) if exc.category else None)
         return Diagnostic(f"{address}: {text}", address=address, hint=hint)
     return Diagnostic(f"{address}: unexpected {type(exc).__name__}: {text}", address=address)
 

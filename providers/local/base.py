@@ -90,7 +90,7 @@ def _tighten_at_exit(directory: Path) -> None:
     """Tighten `directory` when the process exits (a command does not close its providers):
     what an older version, or a process with a looser umask, made there."""
     if not _AT_EXIT:
-        atexit.register(lambda: [_owner_only(d) for d in sorted(_AT_EXIT)])
+        atexit.register(lambda: list(map(_owner_only, sorted(_AT_EXIT))))
     _AT_EXIT.add(directory)
 
 

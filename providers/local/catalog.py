@@ -147,7 +147,7 @@ class Catalog:
         if not self.exists():
             return []
         rows, _ = self._run("SELECT path, format, signature, version, rows, columns FROM file_facts", ())
-        return [tuple(r) for r in rows]  # type: ignore[misc]
+        return [tuple(r) for r in rows]
 
     def put_file_facts(self, row: tuple[str, str, str, str, int, str]) -> None:
         self._run("INSERT OR REPLACE INTO file_facts VALUES (?, ?, ?, ?, ?, ?)", row)

@@ -122,6 +122,11 @@ def end_interrupted(
     if until is not None:
         query += f" and attributes.start_time < {int(datetime.fromisoformat(until).timestamp() * 1000)}"
     runs = env.registry.call("runs", lambda c: c.search_runs([exp.experiment_id], query))
-    for run in runs:
-        env.registry.call("run", lambda c, r=run.info.run_id: c.set_terminated(r, "KILLED"))
-    return {"ended": [run.info.run_id for run in runs]}
+    ended = [run.info.run_id for run in runs]
+
+    def end(client: Any) -> None:
+        for run_id in ended:
+            client.set_terminated(run_id, "KILLED")
+
+    env.registry.call("runs", end)
+    return {"ended": ended}
