@@ -16,6 +16,7 @@ returns after that is not saved: the lock is about to go.
 from __future__ import annotations
 
 import contextlib
+import copy
 import threading
 import time
 from collections.abc import Callable
@@ -28,7 +29,7 @@ from mlops_decl.config.yaml_source import Positions
 from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 from mlops_decl.diff import same
 from mlops_decl.hooks import Hooks
-from mlops_decl.objchange import broken_promises, dotted, get_path
+from mlops_decl.objchange import broken_promises, dotted, get_path, set_unknown
 from mlops_decl.operation import CREATING, TAINTED, Operation
 from mlops_decl.plan import (
     SENSITIVE,
@@ -131,6 +132,8 @@ class Applier:
         self.result = ApplyResult()
         self.closed = False
         self.secrets = secret_values(ws)
+        # address -> paths plan() said are known only after apply: create may fill them freely
+        self.unknown: dict[str, list[tuple[str | int, ...]]] = {}
 
     def call(
         self,
@@ -196,8 +199,11 @@ class Applier:
             current = self.current.get(change.address)
         # The state's copy: a saved plan's `before` has its sensitive values masked.
         prior = current.attributes if current is not None and change.before is not None else change.before
-        got = handler.plan({**desired, NAME_KEY: change.name}, prior)
-        final = dict(got.attributes if isinstance(got, Planned) else got)
+        got = Planned.of(handler.plan({**desired, NAME_KEY: change.name}, prior))
+        final = dict(got.attributes)
+        if got.unknown:
+            with self.lock:
+                self.unknown[change.address] = list(got.unknown)
         final.pop("id", None)
         planned = change.after or {}
         computed = self.ws.providers.computed(change.provider, change.kind)
@@ -353,6 +359,11 @@ class Applier:
         """Save what create/update returned; when it broke a value the plan knew, save the
         object tainted and report the provider's bug, naming the attribute."""
         planned = {k: v for k, v in final.items() if k != NAME_KEY}
+        unknown = self.unknown.get(change.address)
+        if unknown:
+            planned = copy.deepcopy(planned)
+            for path in unknown:
+                set_unknown(planned, path)
         broken = next(broken_promises(planned, got), None)
         self._save(change, id, got, None if broken is None else TAINTED)
         if broken is None:

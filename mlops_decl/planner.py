@@ -31,7 +31,7 @@ class PlanOptions:
     parallelism: int = 10
 
 
-CATEGORY_HINTS = {
+CATEGORY_HINTS: dict[Category | None, str] = {
     Category.THROTTLED: "the API kept throttling past its retry schedule: try again later, or with a lower --parallelism",
     Category.AUTH: "check the provider's credentials and what they are allowed to do",
     Category.CONFLICT: "the object is busy or was changed meanwhile: run `mlops-decl plan` again to see where it stands",

@@ -16,7 +16,14 @@ from click.testing import CliRunner
 from engine_helpers import Project, dataset_project
 
 from mlops_decl.cli.main import cli
-from mlops_decl.provider import BUILTIN_PROVIDERS, BuiltinProvider, Handler, ProviderError, RetryPolicy
+from mlops_decl.provider import (
+    BUILTIN_PROVIDERS,
+    BuiltinProvider,
+    Handler,
+    Planned,
+    ProviderError,
+    RetryPolicy,
+)
 from mlops_decl.providers.local.dataset import DatasetHandler
 from mlops_decl.providers.local.provider import LocalProvider
 from mlops_decl.state.local import LocalStateStore
@@ -43,6 +50,15 @@ class ChangesDescription(DatasetHandler):
 
 class BuggyProvider(_Variant):
     dataset_class = ChangesDescription
+
+
+class SaysDescriptionIsUnknown(ChangesDescription):
+    def plan(self, desired: dict[str, Any], prior: dict[str, Any] | None) -> Planned:
+        return Planned(self.planned(desired, prior), unknown=[("description",)])
+
+
+class HonestProvider(_Variant):
+    dataset_class = SaysDescriptionIsUnknown
 
 
 class Throttles(DatasetHandler):
@@ -107,6 +123,19 @@ def test_a_create_that_breaks_a_planned_value_is_a_provider_bug_and_taints_it(
     assert "provider `local` produced an inconsistent result: `description` is not what was planned" in res.output
     assert "'as configured'" in res.output and "'rewritten by the service'" in res.output
     assert _state(p).resources["dataset.a"].status == "tainted"
+
+
+def test_a_value_planned_unknown_may_come_back_as_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = dataset_project(tmp_path, ["a"])
+    p.write("mlops.yaml", p.root.joinpath("mlops.yaml").read_text() + "      description: as configured\n")
+    _use(monkeypatch, HonestProvider)
+    assert "(known after apply)" in _run(p, "plan").output
+    res = _run(p, "apply", "--auto-approve")
+    assert res.exit_code == 0, res.output
+    rs = _state(p).resources["dataset.a"]
+    assert rs.status is None and rs.attributes["description"] == "rewritten by the service"
 
 
 def test_throttling_is_retried_on_the_providers_longer_schedule(
