@@ -149,7 +149,7 @@ class Applier:
         concurrency limit."""
         handler = self.ws.providers.handler(change.provider, change.kind)
         body = self.plan.bodies.get(change.address) or {}
-        limit = limit_for(what, (body.get("lifecycle") or {}).get("timeouts"), handler.timeouts, self.explicit)
+        limit = limit_for(what, (body.get("lifecycle") or {}).get("timeouts"), handler, self.explicit, change.kind)
         op = Operation(what, change.address, self.ws.providers.project, cancel=self.cancel, status=status)
         op.deadline = None if limit is None else time.monotonic() + limit
         op.on_progress = lambda message: self.hooks.progress(change.address, message)

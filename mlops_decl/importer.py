@@ -41,7 +41,7 @@ def import_resource(ws: Workspace, store: StateStore, address: str, ref: str) ->
         found = call_with_retry(
             lambda: _find(handler, ref, Operation("import", address, ws.providers.project)),
             policy=policy_of(ws.providers.get(provider)),
-            timeout=limit_for("read", timeouts, handler.timeouts, explicit_timeout()),
+            timeout=limit_for("read", timeouts, handler, explicit_timeout(), rc.kind),
             what="import",
         )
     except ProviderError as exc:

@@ -64,7 +64,7 @@ def refresh(
         handler = ws.providers.handler(rs.provider, rs.kind)
         rc = ws.project.resources.get(address)
         timeouts = ((rc.body.get("lifecycle") or {}).get("timeouts") if rc is not None else None) or {}
-        limit = limit_for("read", timeouts, handler.timeouts, explicit)
+        limit = limit_for("read", timeouts, handler, explicit, rs.kind)
         op = Operation("read", address, ws.providers.project, status=rs.status)
         if limit is not None:
             op.deadline = time.monotonic() + limit

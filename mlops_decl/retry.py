@@ -172,15 +172,30 @@ def explicit_timeout() -> float | None | Any:
     return ...
 
 
-def limit_for(op: str, resource: dict[str, Any] | None, handler_defaults: dict[str, float], explicit: Any) -> float | None:
+# Kinds whose cloud objects take long to settle, for providers that declare no defaults of
+# their own (Handler.timeouts): a SageMaker endpoint takes 5-15 minutes to be InService.
+KIND_TIMEOUTS: dict[str, dict[str, float]] = {
+    "endpoint": {"create": 1800.0, "update": 1800.0, "delete": 1200.0},
+    "feature_group": {"create": 1200.0, "delete": 1200.0},
+    "monitor": {"create": 1200.0},
+}
+
+
+def limit_for(
+    op: str, resource: dict[str, Any] | None, handler: Any, explicit: Any, kind: str | None = None
+) -> float | None:
     """The time limit of one call: the resource's lifecycle.timeouts, else the one given on
-    the command line (explicit), else the handler's default for the call, else DEFAULT_TIMEOUT."""
+    the command line (explicit), else the handler's default for the call, else the kind's,
+    else DEFAULT_TIMEOUT."""
     own = (resource or {}).get(op)
     if isinstance(own, str) and own:
         return parse_duration(own) or None
     if explicit is not ...:
         return explicit
-    return handler_defaults.get(op, DEFAULT_TIMEOUT)
+    declared: dict[str, float] = getattr(handler, "timeouts", None) or {}
+    if op in declared:
+        return declared[op]
+    return KIND_TIMEOUTS.get(str(kind or getattr(handler, "kind", "")), {}).get(op, DEFAULT_TIMEOUT)
 
 
 class Limits:

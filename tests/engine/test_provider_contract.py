@@ -181,3 +181,18 @@ def test_throttling_past_the_schedule_is_one_error_with_a_hint(
     res = _run(p, "apply", "--auto-approve")
     assert res.exit_code == 1 and "Traceback" not in res.output
     assert "dataset.a: Rate exceeded" in res.output and "lower --parallelism" in res.output
+
+
+def test_time_limits_resource_then_command_line_then_handler_then_kind() -> None:
+    from mlops_decl.providers.local.endpoint import EndpointHandler
+    from mlops_decl.retry import DEFAULT_TIMEOUT, limit_for
+
+    class Patient(DatasetHandler):
+        timeouts: ClassVar[dict[str, float]] = {"create": 3600.0}
+
+    assert limit_for("create", {"create": "1h30m"}, Patient, 5.0) == 5400.0
+    assert limit_for("create", {}, Patient, 5.0) == 5.0  # --call-timeout
+    assert limit_for("create", None, Patient, ...) == 3600.0
+    assert limit_for("create", None, EndpointHandler, ...) == 1800.0  # endpoints settle slowly
+    assert limit_for("create", None, DatasetHandler, ...) == DEFAULT_TIMEOUT
+    assert limit_for("create", {}, DatasetHandler, None) is None  # --call-timeout 0: no limit
