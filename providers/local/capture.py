@@ -74,7 +74,7 @@ class Batch:
 
 
 def _json_lines(frame: Any) -> list[str]:
-    """A JSON object per row, in C: NaN and infinities are null, times ISO strings."""
+    """A JSON object per row (pandas, in C): NaN and infinities are null, times ISO strings."""
     if frame.empty:
         return ["{}"] * len(frame)
     text = frame.to_json(
@@ -83,53 +83,89 @@ def _json_lines(frame: Any) -> list[str]:
     return text.split("\n")[: len(frame)]  # strings' own newlines are escaped in JSON
 
 
-def _outputs(batches: list[Batch]) -> list[str]:
-    """{"prediction", "score"} per row of the batches that have scores, then {"prediction"}."""
+def _finite(frame: Any) -> Any:
+    """Infinities as missing (null in JSON; DuckDB would write `Infinity`, which is not JSON)."""
+    import numpy as np
+
+    floats = [c for c in frame.columns if frame[c].dtype.kind == "f"]
+    if not floats or not np.isinf(frame[floats].to_numpy()).any():
+        return frame
+    return frame.assign(**{str(c): frame[c].replace([np.inf, -np.inf], np.nan) for c in floats})
+
+
+def _typed(frame: Any) -> bool:
+    """Whether DuckDB reads every column with its values' own type: an object column of mixed
+    values it would turn into strings (1 -> "1")."""
     import pandas as pd
 
-    lines: list[str] = []
-    for with_scores in (True, False):
-        group = [b for b in batches if (b.scores is not None) == with_scores]
-        if group:
-            frame = pd.DataFrame(
-                {"prediction": pd.Series([p for b in group for p in b.predictions], dtype=object)}
-            )
-            if with_scores:
-                frame["score"] = [s for b in group for s in b.scores or ()]
-            lines.extend(_json_lines(frame))
-    return lines
+    return all(
+        frame[c].dtype != object or pd.api.types.infer_dtype(frame[c], skipna=True) in _ONE_TYPE
+        for c in frame.columns
+    )
 
 
-def write(env: LocalEnv, batches: list[Batch]) -> None:
-    """Append the batches' rows in one transaction (ts in UTC, naive). Serialising takes a few
-    calls for the whole lot, not some per row or per request."""
+_ONE_TYPE = ("string", "empty", "integer", "floating", "boolean")
+
+
+def _insert(conn: Any, batches: list[Batch]) -> None:
+    """One INSERT for batches alike in having scores or not. DuckDB turns each row into JSON
+    (to_json of the row) in C++ without the GIL, so serving threads keep the interpreter;
+    values it cannot convert (mixed objects) go through pandas' JSON instead."""
+    import duckdb
     import numpy as np
     import pandas as pd
 
-    batches = sorted((b for b in batches if b.rows), key=lambda b: b.scores is None)  # as _outputs
-    if not batches:
-        return
-    frames = [b.inputs.reset_index(drop=True) for b in batches]
-    inputs = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     sizes = [b.rows for b in batches]
-    table = pd.DataFrame(
+    frames = [b.inputs.reset_index(drop=True) for b in batches]
+    inputs = _finite(frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True))
+    outputs = pd.DataFrame({"prediction": pd.Series([p for b in batches for p in b.predictions])})
+    if batches[0].scores is not None:
+        outputs["score"] = np.array([s for b in batches for s in b.scores or ()], dtype=float)
+    meta = pd.DataFrame(
         {
             "endpoint": np.repeat([b.endpoint for b in batches], sizes),
             "version": np.repeat([int(b.version) for b in batches], sizes),
             "ts": np.repeat(np.array([b.ts for b in batches], dtype="datetime64[us]"), sizes),
-            "inputs": _json_lines(inputs),
-            "output": _outputs(batches),
         }
     )
-
-    def insert(conn: Any) -> None:
-        conn.register("batch", table)
+    conn.register("capture_meta", meta)
+    try:
+        if not (_typed(inputs) and _typed(outputs)):
+            raise duckdb.ConversionException("mixed values")
+        conn.register("capture_in", inputs)
+        conn.register("capture_out", _finite(outputs))
         conn.execute(
-            "INSERT INTO captures SELECT endpoint, CAST(version AS INTEGER), CAST(ts AS TIMESTAMP), "
-            "CAST(inputs AS JSON), CAST(output AS JSON) FROM batch"
+            "INSERT INTO captures SELECT m.endpoint, m.version, m.ts, to_json(i), to_json(o) "
+            "FROM capture_meta m POSITIONAL JOIN capture_in i POSITIONAL JOIN capture_out o"
+        )
+    except (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.NotImplementedException):
+        lines = meta.assign(inputs=_json_lines(inputs), output=_json_lines(outputs))
+        conn.register("capture_lines", lines)
+        conn.execute(
+            "INSERT INTO captures SELECT endpoint, version, ts, CAST(inputs AS JSON), "
+            "CAST(output AS JSON) FROM capture_lines"
         )
 
-    _with_store(env, insert, create=True)
+
+def write(env: LocalEnv, batches: list[Batch]) -> None:
+    """Append the batches' rows in one transaction (ts in UTC, naive)."""
+    groups = [
+        group
+        for group in (
+            [b for b in batches if b.rows and b.scores is not None],  # {"prediction", "score"}
+            [b for b in batches if b.rows and b.scores is None],  # {"prediction"}
+        )
+        if group
+    ]
+
+    def insert(conn: Any) -> None:
+        conn.execute("BEGIN")
+        for group in groups:
+            _insert(conn, group)
+        conn.execute("COMMIT")
+
+    if groups:
+        _with_store(env, insert, create=True)
 
 
 class Writer:

@@ -471,3 +471,31 @@ def test_serve_takes_the_endpoint_port_and_refuses_a_busy_one(local_mlflow, rt) 
 def test_serve_refuses_bad_values_as_a_usage_error(run_cli, project, args: list[str], message: str) -> None:  # noqa: ANN001
     code, out, err = run_cli(["serve", "endpoint.churn_api", *args], project)
     assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_captured_rows_are_plain_json_whatever_was_sent(local) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from mlops_decl.providers.local import capture
+
+    typed = pd.DataFrame(
+        {"x": [1.5, np.inf, np.nan], "when": pd.to_datetime(["2026-01-01", None, "2026-01-02"])}
+    )
+    mixed = pd.DataFrame({"v": [1, "two", {"k": 3}]})  # DuckDB cannot type it: pandas writes it
+    capture.write(
+        local.env,
+        [
+            capture.Batch("api", 1, typed, [0, 1, 0], [0.1, 0.9, 0.2]),
+            capture.Batch("api", 2, mixed, ["a", "b", "c"]),
+        ],
+    )
+    rows = capture.read(local.env, "api")
+    assert [(v, i, o) for v, _, i, o in rows] == [
+        (1, {"x": 1.5, "when": "2026-01-01 00:00:00"}, {"prediction": 0, "score": 0.1}),
+        (1, {"x": None, "when": None}, {"prediction": 1, "score": 0.9}),
+        (1, {"x": None, "when": "2026-01-02 00:00:00"}, {"prediction": 0, "score": 0.2}),
+        (2, {"v": 1}, {"prediction": "a"}),
+        (2, {"v": "two"}, {"prediction": "b"}),
+        (2, {"v": {"k": 3}}, {"prediction": "c"}),
+    ]
