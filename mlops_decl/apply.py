@@ -441,7 +441,7 @@ def _audit(ws: Workspace, plan: Plan, result: ApplyResult) -> None:
     from mlops_decl.audit import audit_log
 
     plan_hash = hashlib.sha256(json.dumps(plan.to_json(), sort_keys=True, default=str).encode()).hexdigest()
-    audit_log(ws.root).append(
+    audit_log(ws.root, ws.project.settings.backend).append(
         "apply",
         {
             "mode": plan.mode,

@@ -3,17 +3,18 @@ editing or dropping an entry breaks the chain and `audit verify` finds where."""
 
 from __future__ import annotations
 
-import fcntl
 import getpass
 import hashlib
 import json
-import os
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mlops_decl.state.backend import AuditStore
 
 GENESIS = "0" * 64
 EVENTS = ("apply", "run", "approval", "promotion", "drift", "retrain", "intent")
@@ -39,41 +40,40 @@ class Problem:
 
 
 class AuditLog:
-    def __init__(self, path: Path):
-        self.path = path
+    """The chain of entries, kept by the state backend's audit storage (so runners sharing a
+    remote backend share one history); a path means the local file storage."""
+
+    def __init__(self, store: AuditStore | Path):
+        if isinstance(store, (str, Path)):
+            from mlops_decl.state.local_audit import FileAuditStore
+
+            store = FileAuditStore(Path(store))
+        self.store = store
+
+    @property
+    def path(self) -> Path:
+        return Path(getattr(self.store, "path", ""))
 
     def append(self, event: str, data: dict[str, Any], *, actor: str | None = None) -> dict[str, Any]:
-        """Add one entry; serialised across processes with an exclusive file lock."""
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
-        with os.fdopen(fd, "r+b") as fh:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-            try:
-                last = _last_entry(fh)
-                entry: dict[str, Any] = {
-                    "seq": (last["seq"] + 1) if last else 1,
-                    "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
-                    "who": actor or who(),
-                    "event": event,
-                    "data": data,
-                    "prev": last["hash"] if last else GENESIS,
-                }
-                entry["hash"] = _digest(entry)
-                fh.seek(0, os.SEEK_END)
-                fh.write((json.dumps(entry, sort_keys=True, separators=(",", ":")) + "\n").encode())
-                fh.flush()
-                os.fsync(fh.fileno())
-            finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-        return entry
+        """Add one entry after the last one, whoever else is appending."""
+
+        def make(last: dict[str, Any] | None) -> dict[str, Any]:
+            entry: dict[str, Any] = {
+                "seq": (last["seq"] + 1) if last else 1,
+                "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+                "who": actor or who(),
+                "event": event,
+                "data": data,
+                "prev": last["hash"] if last else GENESIS,
+            }
+            entry["hash"] = _digest(entry)
+            return entry
+
+        return self.store.append(make)
 
     def entries(self) -> Iterator[dict[str, Any]]:
-        if not self.path.exists():
-            return
-        with open(self.path) as fh:
-            for line in fh:
-                if line.strip():
-                    yield json.loads(line)
+        for _, text in self.store.records():
+            yield json.loads(text)
 
     def pending(self) -> list[dict[str, Any]]:
         """`intent` entries no outcome names: a run, approval or promotion that was interrupted
@@ -92,50 +92,43 @@ class AuditLog:
         """(entries checked, problems). An empty problem list means the chain is intact."""
         problems: list[Problem] = []
         prev, seq, n = GENESIS, 0, 0
-        if not self.path.exists():
-            return 0, problems
-        with open(self.path) as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                n += 1
-                try:
-                    entry = json.loads(line)
-                except ValueError:
-                    problems.append(Problem(lineno, "not valid JSON"))
-                    prev = ""
-                    continue
-                if entry.get("hash") != _digest(entry):
-                    problems.append(
-                        Problem(lineno, f"entry {entry.get('seq')} was altered: its hash does not match")
-                    )
-                if entry.get("prev") != prev:
-                    problems.append(
-                        Problem(lineno, f"entry {entry.get('seq')} does not follow the entry before it")
-                    )
-                if entry.get("seq") != seq + 1:
-                    problems.append(
-                        Problem(lineno, f"sequence jumps from {seq} to {entry.get('seq')}: entries missing")
-                    )
-                prev, seq = entry.get("hash", ""), int(entry.get("seq") or 0)
+        for lineno, line in self.store.records():
+            n += 1
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                problems.append(Problem(lineno, "not valid JSON"))
+                prev = ""
+                continue
+            if entry.get("hash") != _digest(entry):
+                problems.append(
+                    Problem(lineno, f"entry {entry.get('seq')} was altered: its hash does not match")
+                )
+            if entry.get("prev") != prev:
+                problems.append(
+                    Problem(lineno, f"entry {entry.get('seq')} does not follow the entry before it")
+                )
+            if entry.get("seq") != seq + 1:
+                problems.append(
+                    Problem(lineno, f"sequence jumps from {seq} to {entry.get('seq')}: entries missing")
+                )
+            prev, seq = entry.get("hash", ""), int(entry.get("seq") or 0)
         return n, problems
 
 
-def _last_entry(fh: Any) -> dict[str, Any] | None:
-    """The last line of the open file, read from the end (the log can grow large)."""
-    fh.seek(0, os.SEEK_END)
-    end = fh.tell()
-    if end == 0:
-        return None
-    block = min(end, 65536)
-    while True:
-        fh.seek(end - block)
-        tail = fh.read(block)
-        lines = [ln for ln in tail.splitlines() if ln.strip()]  # bytes lines
-        if len(lines) > 1 or block == end:
-            return json.loads(lines[-1]) if lines else None
-        block = min(end, block * 2)
+def audit_log(project_dir: Path, settings: dict[str, Any] | None = None) -> AuditLog:
+    """The audit log of the project's state backend (settings: mlops.yaml's `backend:`; when
+    None they are read from mlops.yaml, local if there is none)."""
+    from mlops_decl.state.plugins import open_state_backend
+
+    if settings is None:
+        settings = _backend_settings(project_dir)
+    return AuditLog(open_state_backend(project_dir, settings).audit)
 
 
-def audit_log(project_dir: Path) -> AuditLog:
-    return AuditLog(project_dir / ".mlops" / "audit.jsonl")
+def _backend_settings(project_dir: Path) -> dict[str, Any]:
+    if not (project_dir / "mlops.yaml").is_file():
+        return {}
+    from mlops_decl.config.project import load_project
+
+    return dict(load_project(project_dir).settings.backend)

@@ -17,13 +17,18 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from mlops_decl.audit import AuditLog, audit_log, who
+from mlops_decl.audit import AuditLog, who
 from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 from mlops_decl.ml.evidence import ModelActions, MonitorActions
 from mlops_decl.provider import ProviderError, RuntimeContext
 from mlops_decl.recovery import recover_promotions, recover_runs
+from mlops_decl.state import LockHeld, StateBackend, holding, open_state_backend
 from mlops_decl.state.model import State
 from mlops_decl.workspace import Workspace
+
+# How long on_drift waits for another runner deciding the same monitor's retrain (seconds
+# only: the lock covers the cooldown check and its audit entry, not the run).
+ON_DRIFT_LOCK_WAIT = 60.0
 
 
 @dataclass
@@ -31,10 +36,18 @@ class Runtime:
     ws: Workspace
     state: State
     emit: Callable[[str], None]
+    _backend: StateBackend | None = None
+
+    @property
+    def backend(self) -> StateBackend:
+        """The project's state backend: audit log and named locks (e.g. a promotion's)."""
+        if self._backend is None:
+            self._backend = open_state_backend(self.ws.root, self.ws.project.settings.backend)
+        return self._backend
 
     @property
     def audit(self) -> AuditLog:
-        return audit_log(self.ws.root)
+        return AuditLog(self.backend.audit)
 
     def context(self) -> RuntimeContext:
         return RuntimeContext(
@@ -240,15 +253,21 @@ class Runtime:
             )
         pipeline = found[0]
         cooldown = parse_duration(on_drift.get("cooldown") or "1h")
-        last = self._last_retrain(address)
-        now = datetime.now(timezone.utc)
-        if last is not None and now - last < cooldown:
-            wait = cooldown - (now - last)
+        # Runners sharing the backend decide one at a time: the first records its retrain,
+        # the others then see it and cool down.
+        try:
+            with holding(self.backend.lock(f"on_drift/{address}"), "on_drift", ON_DRIFT_LOCK_WAIT):
+                wait = self._cooling(address, cooldown)
+                skipped = "cooldown" if wait is not None else None
+                self.audit.append("retrain", {"monitor": address, "pipeline": pipeline, "skipped": skipped})
+        except LockHeld as exc:
+            raise DiagnosticError(
+                Diagnostic(f"{address}: on_drift is being decided by another process: {exc}")
+            ) from None
+        if wait is not None:
             self.emit(f"drift: retraining skipped, {address} is cooling down for {_human(wait)} more")
-            self.audit.append("retrain", {"monitor": address, "pipeline": pipeline, "skipped": "cooldown"})
             return {"retrained": False, "reason": f"cooldown ({_human(wait)} left)"}
         self.emit(f"drift: {address} fires on_drift -> mlops-decl run {pipeline}")
-        self.audit.append("retrain", {"monitor": address, "pipeline": pipeline, "skipped": None})
         run = self.run(pipeline)
         out: dict[str, Any] = {"retrained": True, "run": _brief(run)}
         if on_drift.get("promote", True) and run.get("version") is not None:
@@ -265,6 +284,12 @@ class Runtime:
                 promo = self.promote(model_address, int(run["version"]), reason=f"on_drift of {address}")
                 out["promotion"] = {"promoted": promo.get("promoted"), "version": run["version"]}
         return out
+
+    def _cooling(self, monitor: str, cooldown: timedelta) -> timedelta | None:
+        """How long monitor's cooldown still runs (None: it may retrain now)."""
+        last = self._last_retrain(monitor)
+        now = datetime.now(timezone.utc)
+        return cooldown - (now - last) if last is not None and now - last < cooldown else None
 
     def _last_retrain(self, monitor: str) -> datetime | None:
         last = None

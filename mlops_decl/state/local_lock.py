@@ -6,9 +6,11 @@ import contextlib
 import fcntl
 import json
 import os
+import random
 import socket
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
@@ -49,7 +51,38 @@ class LocalLock:
         finally:
             os.close(fd)
 
-    def acquire(self, info: LockInfo) -> None:
+    def describe(self) -> str:
+        return f"lock file {self.path}"
+
+    def acquire(self, info: LockInfo, timeout: float = 0.0) -> None:
+        # Polled, as Terraform's -lock-timeout is: a holder may be on another host, where no
+        # flock reaches; the wait grows to 0.5 s, with jitter so waiters do not move in step.
+        deadline, pause = time.monotonic() + max(timeout, 0.0), 0.02
+        while True:
+            try:
+                self._acquire_once(info)
+                return
+            except LockHeld as exc:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise LockHeld(exc.holder, waited=timeout) from None
+            time.sleep(min(left, pause * random.uniform(0.5, 1.5)))
+            pause = min(pause * 2, 0.5)
+
+    def holder(self) -> LockInfo | None:
+        with self._guarded():
+            try:
+                hfd = os.open(self.path, os.O_RDONLY)
+            except FileNotFoundError:
+                return None
+            try:
+                holder = self._parse(os.read(hfd, 1 << 16))
+                mine = self._fd is not None and self.info is not None and self.info.id == holder.id
+                return holder if mine or not self._stale(holder, hfd) else None
+            finally:
+                os.close(hfd)
+
+    def _acquire_once(self, info: LockInfo) -> None:
         with self._mu:
             if self._fd is not None:
                 raise StateError(f"this process already holds the lock (id {self.info and self.info.id})")
@@ -116,6 +149,7 @@ class LocalLock:
             return False
         try:
             fcntl.flock(hfd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(hfd, fcntl.LOCK_UN)  # only a test: a takeover replaces the file
             return True  # nobody holds its flock: the holder died
         except BlockingIOError:
             # Still flocked, e.g. by a forked child that inherited the descriptor.

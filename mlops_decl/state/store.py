@@ -5,10 +5,12 @@ Every backend (local now, s3 later) implements both and must pass the same tests
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import socket
 import uuid
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,14 +19,27 @@ from typing import Any, Protocol, runtime_checkable
 
 from mlops_decl.state.model import ResourceState, State, StateError
 
-__all__ = ["Lock", "LockHeld", "LockInfo", "StateError", "StateStore", "check_push"]
+__all__ = [
+    "Lock",
+    "LockHeld",
+    "LockInfo",
+    "StateConflict",
+    "StateError",
+    "StateStore",
+    "check_push",
+    "holding",
+]
 
 
 @runtime_checkable
 class StateStore(Protocol):
     """One state document. Writers hold the Lock. A mutation survives the process being killed
     once it returns and reaches the disk soon after (the local store: within 50 ms, group
-    commit); after compact() everything is on disk."""
+    commit); after compact() everything is on disk.
+
+    Every write is conditional on the serial this store last read or wrote: if another writer
+    moved the state meanwhile (e.g. after force-unlocking this one's lock), the write raises
+    StateConflict and changes nothing, so no write is ever lost."""
 
     @property
     def path(self) -> Path | str:
@@ -114,27 +129,55 @@ class LockInfo:
             raise StateError(f"the lock record is malformed: {exc}") from None
 
 
+class StateConflict(StateError):
+    """A write found the state at another serial than the one its writer last saw."""
+
+    def __init__(self, where: str, expected: int, found: int):
+        super().__init__(where, expected, found)
+        self.where, self.expected, self.found = where, expected, found
+
+    def __str__(self) -> str:
+        return (
+            f"the {self.where} was changed by another writer (serial {self.expected} when this "
+            f"command read it, {self.found} now), so this write was refused and nothing was "
+            "overwritten; was this command's lock force-unlocked? Run it again: the next plan "
+            "starts from the state as it is now"
+        )
+
+
 class LockHeld(StateError):
     """Someone else holds the lock."""
 
-    def __init__(self, holder: LockInfo):
+    def __init__(self, holder: LockInfo, waited: float = 0.0):
         super().__init__(holder)
         self.holder = holder
+        self.waited = waited
 
     def __str__(self) -> str:
         h = self.holder
+        waited = f" (waited {self.waited:g}s)" if self.waited else ""
         return (
-            f"held by {h.who} (pid {h.pid}) for `{h.operation}` since {h.created}, lock id {h.id}; "
-            f"if that process is gone, run `mlops-decl force-unlock {h.id}`"
+            f"held by {h.who} (pid {h.pid}) for `{h.operation}` since {h.created}, lock id {h.id}"
+            f"{waited}; if that process is gone, run `mlops-decl force-unlock {h.id}`"
         )
 
 
 @runtime_checkable
 class Lock(Protocol):
-    """At most one writer of a state. Use as `with lock(info): ...` or acquire/release."""
+    """At most one writer of a state (or, for a named lock, one holder of that name).
+    Use as `with holding(lock, "apply", timeout=...)`, `with lock(info): ...` or acquire/release."""
 
-    def acquire(self, info: LockInfo) -> None:
-        """Take the lock or raise LockHeld naming the holder; never waits."""
+    def describe(self) -> str:
+        """A phrase for messages and LockInfo.path, e.g. "lock file /p/.mlops/state.lock.json"."""
+        ...
+
+    def acquire(self, info: LockInfo, timeout: float = 0.0) -> None:
+        """Take the lock, waiting up to timeout seconds for a live holder to let go; then raise
+        LockHeld naming the holder. A holder known to be dead is taken over at once."""
+        ...
+
+    def holder(self) -> LockInfo | None:
+        """Who holds the lock now (None if nobody, or only a holder known to be dead)."""
         ...
 
     def release(self) -> None:
@@ -154,6 +197,17 @@ class Lock(Protocol):
     def __exit__(
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None: ...
+
+
+@contextlib.contextmanager
+def holding(lock: Lock, operation: str, timeout: float = 0.0) -> Iterator[LockInfo]:
+    """Hold lock for the block, as `operation`; LockHeld if it stays taken for timeout seconds."""
+    info = LockInfo.new(operation, lock.describe())
+    lock.acquire(info, timeout)
+    try:
+        yield info
+    finally:
+        lock.release()
 
 
 def check_push(current: State, incoming: State, force: bool) -> None:
