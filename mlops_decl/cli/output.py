@@ -34,6 +34,13 @@ def handle_errors(fn: F) -> F:
             print_diagnostics(exc.diagnostics)
             sys.exit(1)
         except Exception as exc:
+            # A state that cannot be read, locked or written (a refused conflicting write): the
+            # message says why. Looked up in sys.modules: if the state package is not loaded,
+            # this is not one of its errors, and --help does not pay for importing it.
+            model = sys.modules.get("mlops_decl.state.model")
+            if model is not None and isinstance(exc, model.StateError):
+                print_diagnostics([Diagnostic(str(exc), hint=getattr(exc, "hint", None))])
+                sys.exit(1)
             from mlops_decl.provider import ProviderError
 
             if not isinstance(exc, ProviderError):

@@ -2,27 +2,40 @@
 
 Why a journal: rewriting the whole state after every resource makes a large apply quadratic
 (hashicorp/terraform#35113). Instead `state.json` is a snapshot and `state.journal` an
-append-only JSONL of the operations since, one line per put. Lines carry the snapshot's
-lineage and consecutive serials, so replay is idempotent: after a crash between replacing the
-snapshot and truncating the journal, lines already folded in (serial <= snapshot's) are skipped.
+append-only JSONL of the operations since, one line per put (entries and their replay:
+state/journal.py). Lines carry the snapshot's lineage and consecutive serials, so replay is
+idempotent: after a crash between replacing the snapshot and truncating the journal, lines
+already folded in (serial <= snapshot's) are skipped.
+
+Every write is conditional on the serial this store last saw: under a flock of the journal,
+the files' identity and size are compared with what this store last read or wrote (two
+syscalls a put); if they moved, the disk is read again and the write goes on only if its
+serial is still the one this store holds, else StateConflict.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import fcntl
 import json
 import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from mlops_decl.state import journal
 from mlops_decl.state.fsutil import ensure_dir, fsync_dir, sweep, temp_prefix, write_all
 from mlops_decl.state.group_commit import GroupCommit
 from mlops_decl.state.local_lock import LocalLock, lock_path_for
 from mlops_decl.state.model import ResourceState, State, StateError
+from mlops_decl.state.store import StateConflict
+
+# What the files looked like: the snapshot's (inode, size, mtime) or None, the journal's size.
+Signature = tuple[tuple[int, int, int] | None, int]
 
 __all__ = ["LocalLock", "LocalStateStore", "lock_path_for"]
 
@@ -65,6 +78,7 @@ class LocalStateStore:
         self._journal_lines = 0
         self._journal_clean = True  # False: a torn tail or lines not following the snapshot
         self._fd: int | None = None
+        self._seen: Signature = (None, 0)  # the files as this store last read or wrote them
         self._syncer = GroupCommit()
 
     def describe(self) -> str:
@@ -84,6 +98,12 @@ class LocalStateStore:
         return self._state
 
     def _load(self) -> None:
+        seen = self._signature()  # before reading: a write meanwhile makes the next check reread
+        self._state, self._has_snapshot, self._journal_lines, self._journal_clean = self._read_disk()
+        self._seen = seen
+
+    def _read_disk(self) -> tuple[State, bool, int, bool]:
+        """(state, has a snapshot, journal lines, journal clean) as the files hold them now."""
         try:
             raw: bytes | None = self.path.read_bytes()
         except FileNotFoundError:
@@ -103,57 +123,51 @@ class LocalStateStore:
                 ) from None
             except StateError as exc:
                 raise StateError(f"{self.path}: {exc}") from None
-        self._state, self._has_snapshot = state, raw is not None
-        self._replay(state)
+        lines, clean = self._replay(state)
+        return state, raw is not None, lines, clean
 
-    def _replay(self, state: State) -> None:
+    def _replay(self, state: State) -> tuple[int, bool]:
         try:
             raw = self.journal_path.read_bytes()
         except FileNotFoundError:
             raw = b""
         lines = raw.split(b"\n")
         tail = lines.pop()  # b"" unless the last write was cut short
-        clean, applied, expected = tail == b"", False, state.serial + 1
-        for n, line in enumerate(lines):
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                entry = None
-            if not isinstance(entry, dict):
-                if n == len(lines) - 1:
-                    clean = False  # garbage at the end (power loss without fsync): ignore it
-                    break
-                raise StateError(f"{self.journal_path} line {n + 1} is corrupt; the state cannot be read")
-            serial = entry.get("serial")
-            if entry.get("lineage") != state.lineage:
-                clean = False  # left over from another state (e.g. state.json restored by hand)
-                break
-            if not applied and isinstance(serial, int) and serial <= state.serial:
-                continue  # already folded into the snapshot
-            if serial != expected:
-                clean = False
-                break
-            self._apply(state, entry)
-            applied, expected = True, expected + 1
-        self._journal_lines = len(lines) + (tail != b"")
-        self._journal_clean = clean
+        done = journal.replay(state, map(_decode, lines), str(self.journal_path), unit="line")
+        return len(lines) + (tail != b""), done.clean and tail == b""
 
-    def _apply(self, state: State, entry: dict[str, Any]) -> None:
-        op = entry.get("op")
+    def _signature(self) -> Signature:
         try:
-            if op == "put":
-                state.resources[entry["address"]] = ResourceState.from_json(
-                    entry["address"], entry["resource"]
-                )
-            elif op == "rm":
-                state.resources.pop(entry["address"], None)
-            elif op == "outputs":
-                state.outputs = entry["outputs"]
-            else:
-                raise StateError(f"unknown journal operation {op!r} (written by a newer mlops-decl?)")
-        except KeyError as exc:
-            raise StateError(f"{self.journal_path}: a `{op}` line has no {exc}") from None
-        state.serial = entry["serial"]
+            st = os.stat(self.path)
+            snapshot: tuple[int, int, int] | None = (st.st_ino, st.st_size, st.st_mtime_ns)
+        except FileNotFoundError:
+            snapshot = None
+        if self._fd is not None:
+            return snapshot, os.fstat(self._fd).st_size
+        try:
+            return snapshot, os.stat(self.journal_path).st_size
+        except FileNotFoundError:
+            return snapshot, 0
+
+    @contextlib.contextmanager
+    def _commit(self) -> Iterator[State]:
+        """The state to write on, while no other store of these files writes; StateConflict if
+        another writer moved the state since this store last read or wrote it."""
+        state = self._loaded()
+        fd = self._journal_fd()
+        fcntl.flock(fd, fcntl.LOCK_EX)  # held for one write: microseconds, or one snapshot
+        try:
+            now = self._signature()
+            if now != self._seen:
+                disk, has_snapshot, lines, clean = self._read_disk()
+                if (disk.lineage, disk.serial) != (state.lineage, state.serial):
+                    raise StateConflict(self.describe(), state.serial, disk.serial)
+                # The same serial (e.g. another store compacted it): carry on from the files.
+                self._has_snapshot, self._journal_lines, self._journal_clean = has_snapshot, lines, clean
+                self._seen = now
+            yield state
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
 
     # -- writing ----------------------------------------------------------------------
     def put_resource(self, rs: ResourceState) -> int:
@@ -172,33 +186,30 @@ class LocalStateStore:
             return self._record("outputs", {"outputs": outputs})
 
     def _record(self, op: str, payload: dict[str, Any]) -> int:
-        state = self._loaded()
-        if not self._has_snapshot or not self._journal_clean:
-            # Persist the lineage first / drop a torn tail, so appended lines always follow the snapshot.
-            self._write_snapshot(state)
-        entry = {"serial": state.serial + 1, "lineage": state.lineage, "op": op, **payload}
-        try:
-            # NaN/Infinity are allowed (metrics can be NaN): refusing would lose a created object.
-            text = json.dumps(entry, separators=(",", ":")) + "\n"
-        except (TypeError, ValueError) as exc:
-            raise StateError(f"cannot record `{op}` in the state: a value is not JSON ({exc})") from None
-        fd = self._journal_fd()
-        if self.durable:
-            self._syncer.check()  # a failed sync fails this put before its line is written
-        try:
-            write_all(fd, text.encode())
+        with self._commit() as state:
+            if not self._has_snapshot or not self._journal_clean:
+                # Persist the lineage first / drop a torn tail, so appended lines always follow the snapshot.
+                self._write_snapshot(state)
+            data = journal.encode(journal.entry(state, op, payload))
+            fd = self._journal_fd()
             if self.durable:
-                self._syncer.written(fd)
-        except OSError:
-            self._journal_clean = False  # part of the line may be there: compact before the next one
-            raise
-        # Apply what was written, as replay will: memory then equals disk (e.g. tuples -> lists).
-        self._apply(state, json.loads(text))
-        self._journal_lines += 1
-        # Compacting after max(100, n) lines costs O(n) per O(n) puts: O(1) amortised per put.
-        if self._journal_lines > max(self.min_compact, len(state.resources)):
-            self._write_snapshot(state)
-        return state.serial
+                self._syncer.check()  # a failed sync fails this put before its line is written
+            try:
+                write_all(fd, data)
+                if self.durable:
+                    self._syncer.written(fd)
+            except OSError:
+                self._journal_clean = False  # part of the line may be there: compact before the next one
+                raise
+            snapshot, size = self._seen
+            self._seen = snapshot, size + len(data)
+            # Apply what was written, as replay will: memory then equals disk (e.g. tuples -> lists).
+            journal.apply(state, json.loads(data), str(self.journal_path))
+            self._journal_lines += 1
+            # Compacting after max(100, n) lines costs O(n) per O(n) puts: O(1) amortised per put.
+            if self._journal_lines > max(self.min_compact, len(state.resources)):
+                self._write_snapshot(state)
+            return state.serial
 
     def _journal_fd(self) -> int:
         if self._fd is None:
@@ -207,8 +218,7 @@ class LocalStateStore:
         return self._fd
 
     def write(self, state: State, keep_serial: bool = False) -> None:
-        with self._mu:
-            current = self._loaded()
+        with self._mu, self._commit() as current:
             if self._journal_lines or not self._journal_clean:
                 self._write_snapshot(current)  # the old state is whole on disk before we replace it
             new = copy.deepcopy(state)
@@ -222,7 +232,8 @@ class LocalStateStore:
             state = self._loaded()
             if self._journal_lines == 0 and self._journal_clean and (self._has_snapshot or state.serial == 0):
                 return  # nothing to fold; and never create files for an untouched state
-            self._write_snapshot(state)
+            with self._commit():
+                self._write_snapshot(state)
 
     def _write_snapshot(self, state: State) -> None:
         """Atomically make state.json hold state, keep the old one as .backup, empty the journal."""
@@ -251,6 +262,7 @@ class LocalStateStore:
         elif self.journal_path.exists():
             os.truncate(self.journal_path, 0)
         self._has_snapshot, self._journal_lines, self._journal_clean = True, 0, True
+        self._seen = self._signature()
         sweep(self.path)
 
     def _backup(self) -> None:
@@ -279,3 +291,11 @@ class LocalStateStore:
         if getattr(self, "_fd", None) is not None:
             with contextlib.suppress(OSError):
                 os.close(self._fd)  # type: ignore[arg-type]
+
+
+def _decode(line: bytes) -> journal.Entry | None:
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return None
+    return entry if isinstance(entry, dict) else None

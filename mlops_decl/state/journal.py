@@ -1,0 +1,85 @@
+"""The state journal's entries and their replay, whatever stores them.
+
+An entry is one change: `{"serial": n, "lineage": ..., "op": "put" | "rm" | "outputs", ...}`,
+each the snapshot's next serial. The local backend appends them as JSON lines to one file; an
+object-store backend can write one object per entry under its serial with a conditional put
+(if-none-match), which is the serial-conditional write itself: of two writers that saw the
+same serial, only one can create the object of the next. Replay folds entries into a
+snapshot and is idempotent: entries the snapshot already holds (serial <= its serial) are
+skipped, so a crash between writing a new snapshot and dropping the entries loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from mlops_decl.state.model import ResourceState, State, StateError
+
+Entry = dict[str, Any]
+
+
+def entry(state: State, op: str, payload: dict[str, Any]) -> Entry:
+    """The entry recording op on top of state (its serial is state's next)."""
+    return {"serial": state.serial + 1, "lineage": state.lineage, "op": op, **payload}
+
+
+def encode(e: Entry) -> bytes:
+    """One JSON line. NaN/Infinity are allowed (metrics can be NaN): refusing would lose a
+    created object."""
+    try:
+        return (json.dumps(e, separators=(",", ":")) + "\n").encode()
+    except (TypeError, ValueError) as exc:
+        raise StateError(f"cannot record `{e.get('op')}` in the state: a value is not JSON ({exc})") from None
+
+
+def apply(state: State, e: Entry, where: str = "the state journal") -> None:
+    """Change state as e says and take its serial."""
+    op = e.get("op")
+    try:
+        if op == "put":
+            state.resources[e["address"]] = ResourceState.from_json(e["address"], e["resource"])
+        elif op == "rm":
+            state.resources.pop(e["address"], None)
+        elif op == "outputs":
+            state.outputs = e["outputs"]
+        else:
+            raise StateError(f"unknown journal operation {op!r} (written by a newer mlops-decl?)")
+    except KeyError as exc:
+        raise StateError(f"{where}: a `{op}` entry has no {exc}") from None
+    state.serial = e["serial"]
+
+
+@dataclass
+class Replayed:
+    applied: int  # entries folded in
+    clean: bool  # False: it stopped at an entry that does not follow (torn, foreign, a gap)
+
+
+def replay(
+    state: State, entries: Iterable[Entry | None], where: str = "the state journal", unit: str = "entry"
+) -> Replayed:
+    """Fold entries (oldest first; None for one that cannot be decoded) into state.
+
+    Replay stops, unclean, at the first entry of another lineage or out of sequence, and at an
+    undecodable last entry (a write cut short); an undecodable entry before others is
+    corruption and raises."""
+    items = list(entries)
+    applied, expected = 0, state.serial + 1
+    for n, e in enumerate(items):
+        if e is None:
+            if n == len(items) - 1:
+                return Replayed(applied, False)
+            raise StateError(f"{where} {unit} {n + 1} is corrupt; the state cannot be read")
+        serial = e.get("serial")
+        if e.get("lineage") != state.lineage:
+            return Replayed(applied, False)  # left over from another state (restored by hand)
+        if not applied and isinstance(serial, int) and serial <= state.serial:
+            continue  # already folded into the snapshot
+        if serial != expected:
+            return Replayed(applied, False)
+        apply(state, e, where)
+        applied, expected = applied + 1, expected + 1
+    return Replayed(applied, True)
