@@ -32,7 +32,33 @@ def var_options(fn: F) -> F:
 
 def lock_options(fn: F) -> F:
     fn = click.option("--lock/--no-lock", "lock", default=True, help="Hold the state lock (default: on).")(fn)
-    return fn
+    return lock_timeout_option(fn)
+
+
+_DURATION = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "": 1}
+LOCK_TIMEOUT = "mlops_decl.lock_timeout"  # where the option leaves its value, in the click context
+
+
+def _lock_timeout(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    import re
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|)\s*", value or "0")
+    if m is None:
+        raise click.BadParameter(f"`{value}` is not a duration: write e.g. 30s, 5m or 0s")
+    ctx.meta[LOCK_TIMEOUT] = float(m.group(1)) * _DURATION[m.group(2)]
+
+
+def lock_timeout_option(fn: F) -> F:
+    """`-lock-timeout DURATION`: wait that long for a lock held by someone else (Terraform's)."""
+    return click.option(
+        "--lock-timeout",
+        "-lock-timeout",
+        metavar="DURATION",
+        default="0s",
+        expose_value=False,
+        callback=_lock_timeout,
+        help="Wait this long for the state lock if another command holds it (e.g. 30s, 5m).",
+    )(fn)
 
 
 def workspace(var_files: tuple[str, ...] = (), cli_vars: tuple[str, ...] = ()) -> Any:
@@ -84,13 +110,16 @@ def locked(lock: Any, operation: str, root: Path, enabled: bool = True) -> Itera
     if not enabled:
         yield
         return
+    ctx = click.get_current_context(silent=True)
+    timeout = float(ctx.meta.get(LOCK_TIMEOUT, 0.0)) if ctx is not None else 0.0
     try:
-        lock.acquire(lock_info(operation, root))
+        lock.acquire(lock_info(operation, root), timeout)
     except LockHeld as exc:
         raise DiagnosticError(
             Diagnostic(
                 f"the state is locked: {exc}",
-                hint=f"wait for it to finish, or run `mlops-decl force-unlock {exc.holder.id}` if it died",
+                hint="wait for it to finish (`-lock-timeout 5m` waits for you), or run "
+                f"`mlops-decl force-unlock {exc.holder.id}` if it died",
             )
         ) from None
     try:

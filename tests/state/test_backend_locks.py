@@ -85,3 +85,29 @@ def test_named_locks_are_scoped_to_their_state(tmp_path: Path) -> None:
     for bad in ("", "/abs", "a/../b"):
         with pytest.raises(ValueError):
             open_state_backend(tmp_path, {}).lock(bad)
+
+
+def _cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mlops_decl", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "NO_COLOR": "1"},
+    )
+
+
+def test_lock_timeout_on_the_command_line(tmp_path: Path, procs) -> None:
+    (tmp_path / "mlops.yaml").write_text("project: t\n")
+    _hold(procs, tmp_path, "-", 3.0)
+    refused = _cli(tmp_path, "plan")
+    assert refused.returncode == 1 and "the state is locked" in refused.stderr
+    assert "-lock-timeout" in refused.stderr and "Traceback" not in refused.stderr
+    short = _cli(tmp_path, "plan", "-lock-timeout", "200ms")
+    assert short.returncode == 1 and "waited 0.2s" in short.stderr
+    waited = _cli(tmp_path, "plan", "-lock-timeout", "60s")  # the holder lets go after 3 s
+    assert waited.returncode == 0, waited.stderr
+    assert "No changes" in waited.stdout
+    bad = _cli(tmp_path, "state", "rm", "dataset.x", "--lock-timeout", "soon")
+    assert bad.returncode == 2 and "not a duration" in bad.stderr

@@ -13,7 +13,15 @@ from typing import Any
 import click
 
 from mlops_decl.cli.commands.plan import build_plan, plan_options
-from mlops_decl.cli.common import backend_for, confirm, locked, require_tty_or, var_options, workspace
+from mlops_decl.cli.common import (
+    backend_for,
+    confirm,
+    lock_timeout_option,
+    locked,
+    require_tty_or,
+    var_options,
+    workspace,
+)
 from mlops_decl.cli.output import handle_errors, print_diagnostics
 from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 
@@ -250,6 +258,7 @@ def _apply_saved(path: Path, parallelism: int, var_files, cli_vars, lock: bool) 
 )
 @click.option("--parallelism", "-parallelism", default=10, show_default=True, type=int)
 @click.option("--lock/--no-lock", "lock", default=True)
+@lock_timeout_option
 @var_options
 @call_timeout_option
 @handle_errors

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from mlops_decl.cli.common import backend_for, locked, var_options, workspace
+from mlops_decl.cli.common import backend_for, lock_timeout_option, locked, var_options, workspace
 from mlops_decl.cli.output import echo_json, handle_errors
 from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 
@@ -71,6 +71,7 @@ def state_show(address: str, as_json: bool) -> None:
 
 @state.command("rm")
 @click.argument("addresses", nargs=-1, required=True)
+@lock_timeout_option
 @handle_errors
 def state_rm(addresses: tuple[str, ...]) -> None:
     """Forget objects without destroying them."""
@@ -90,6 +91,7 @@ def state_rm(addresses: tuple[str, ...]) -> None:
 @state.command("mv")
 @click.argument("source")
 @click.argument("destination")
+@lock_timeout_option
 @handle_errors
 def state_mv(source: str, destination: str) -> None:
     """Rename an address in the state (after renaming it in the config)."""
@@ -132,6 +134,7 @@ def state_pull() -> None:
 @state.command("push")
 @click.argument("path", type=click.Path())
 @click.option("--force", "-force", is_flag=True, help="Push even over a different lineage or a newer serial.")
+@lock_timeout_option
 @handle_errors
 def state_push(path: str, force: bool) -> None:
     """Replace the state with a local file (`-` reads standard input)."""
@@ -161,6 +164,7 @@ def state_push(path: str, force: bool) -> None:
 @click.command("import")
 @click.argument("address")
 @click.argument("id")
+@lock_timeout_option
 @var_options
 @handle_errors
 def import_(address: str, id: str, var_files: tuple[str, ...], cli_vars: tuple[str, ...]) -> None:
