@@ -204,18 +204,12 @@ KINDS: dict[str, type[Resource]] = {
 # --- the project file -------------------------------------------------------------------
 
 
-class Backend(Strict):
-    type: Literal["local", "s3"] = "local"
+class Backend(BaseModel):
+    # `type` names a state backend plugin; its other settings are checked at validate against
+    # that backend's own settings schema (mlops_decl/state/plugins.py), so extras pass here.
+    model_config = ConfigDict(extra="allow", defer_build=True)
+    type: str = Field("local", description="the state backend: local (built in) or an installed plugin")
     path: str | None = Field(None, description="local: state file, default .mlops/state.json")
-    bucket: str | None = None
-    key: str | None = None
-    region: str | None = None
-    dynamodb_table: str | None = None
-
-    @model_validator(mode="after")
-    def _s3_backend_complete(self) -> Backend:
-        rules.s3_backend_complete(self.__dict__)
-        return self
 
 
 class Variable(Strict):

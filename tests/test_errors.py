@@ -340,18 +340,25 @@ MISTAKES: dict[str, Mistake] = {
         ("`backend` belongs in mlops.yaml",),
         "move it to mlops.yaml",
     ),
-    "s3-backend-without-bucket": Mistake(
+    "s3-backend-not-available-yet": Mistake(
         {"mlops.yaml": "project: t\nbackend:\n  type: s3\n  key: state.json\n"},
-        ("mlops.yaml", 3, 3),
-        ("backend", "s3 backend needs `bucket` and `key`"),
-        "add `bucket:`",
+        ("mlops.yaml", 3, 9),
+        ("`s3` state backend is not available yet", "`sagemaker` extra"),
+        "installed backends: local",
         quickstart=False,
     ),
     "backend-unknown-type": Mistake(
-        {"mlops.yaml": "project: t\nbackend: {type: gcs}\n"},
+        {"mlops.yaml": "project: t\nbackend: {type: ftp}\n"},
         ("mlops.yaml", 2, 17),
-        ("backend.type", "'gcs' is not one of: local, s3"),
-        "one of the values",
+        ("unknown state backend type `ftp`",),
+        "mlops_decl.backends",
+        quickstart=False,
+    ),
+    "backend-unknown-setting": Mistake(
+        {"mlops.yaml": "project: t\nbackend:\n  type: local\n  bucket: b\n"},
+        ("mlops.yaml", 4, 3),
+        ("the `local` backend has no setting `bucket`",),
+        "its settings: path",
         quickstart=False,
     ),
     "no-project-file": Mistake(
@@ -508,7 +515,7 @@ def test_broken_project_file_does_not_cascade(tmp_path: Path, run_cli) -> None:
     rc, _, err = run_cli(["validate"], tmp_path)
     assert rc == 1
     assert err.count("Error:") == 1, err
-    assert "mlops.yaml:2:10" in err
+    assert "mlops.yaml:2:17" in err
 
 
 def test_empty_resource_file_is_allowed(project: Path, run_cli) -> None:

@@ -109,7 +109,7 @@ RULE_BREAKERS = [
     ("training_pipeline", {**VALID["training_pipeline"], "entrypoint": "train.py"}),
     ("registry_policy", {"model": "m", "gates": [{"type": "metric_threshold", "metric": "f1"}]}),
     ("registry_policy", {"model": "m", "gates": [{"type": "bias", "metric": "x"}, {"type": "nope"}, 3]}),
-    ("project_settings", {"project": "p", "backend": {"type": "s3", "bucket": "b"}}),
+    ("project_settings", {"project": "p", "backend": {"type": 3, "bucket": "b"}}),
     ("feature_group", {"source": "s", "entity": [], "features": []}),
     ("endpoint", {"model": "m", "replicas": -1, "version": [1]}),
     ("monitor", {"baseline": "b", "drift_share": 0, "per_feature": {"f": {"method": "nope"}}, "x": 1}),

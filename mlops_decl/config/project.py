@@ -167,7 +167,21 @@ def _new_project(
     except kind_check.ValidationError as exc:
         errors.extend(translate(exc, settings_data, pos, allowed_fields=allowed_fields))
         return None
+    backend_errors = _backend_problems(settings.backend, pos)
+    if backend_errors:
+        errors.extend(backend_errors)
+        return None
     return Project(root, settings, pos)
+
+
+def _backend_problems(backend: dict[str, Any], pos: Positions) -> list[Diagnostic]:
+    """`backend:` checked against the settings schema of the backend its `type` names."""
+    from mlops_decl.state.plugins import check_settings
+
+    return [
+        Diagnostic(p.message, pos.source(("backend", *p.path), key=p.key), hint=p.hint)
+        for p in check_settings(backend)
+    ]
 
 
 def _merge(project: Project, data: dict[str, Any], pos: Positions, errors: list[Diagnostic]) -> None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
-from mlops_decl.state.store import Lock, StateStore
+if TYPE_CHECKING:
+    from mlops_decl.state.store import Lock, StateStore
 
 Entry = dict[str, Any]
 

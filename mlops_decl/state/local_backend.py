@@ -1,21 +1,26 @@
 """The built-in `local` backend: the state file and its journal, flock()ed lock files and the
-audit log, all beside the state (default `.mlops/state.json`)."""
+audit log, all beside the state (default `.mlops/state.json`).
+
+`validate` reads only the settings schema, so the store, lock and audit modules load on open.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from mlops_decl.state.local import LocalLock, LocalStateStore, lock_path_for
-from mlops_decl.state.local_audit import FileAuditStore
+if TYPE_CHECKING:
+    from mlops_decl.state.local_lock import LocalLock
 
 DEFAULT_PATH = ".mlops/state.json"
 
 
 class LocalStateBackend:
     def __init__(self, path: Path):
+        from mlops_decl.state.local import LocalStateStore
+        from mlops_decl.state.local_audit import FileAuditStore
+
         self.path = path
         self.store = LocalStateStore(path)
         # The default state keeps the project's audit log at .mlops/audit.jsonl; another state
@@ -25,6 +30,10 @@ class LocalStateBackend:
         self._state_lock: LocalLock | None = None
 
     def lock(self, name: str | None = None) -> LocalLock:
+        from urllib.parse import quote
+
+        from mlops_decl.state.local_lock import LocalLock, lock_path_for
+
         if name is None:
             if self._state_lock is None:
                 self._state_lock = LocalLock(lock_path_for(self.path))

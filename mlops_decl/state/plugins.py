@@ -11,10 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlops_decl.state.backend import BackendType, StateBackend
 from mlops_decl.state.model import StateError
+
+if TYPE_CHECKING:
+    from mlops_decl.state.backend import BackendType, StateBackend
 
 ENTRY_POINT_GROUP = "mlops_decl.backends"
 
@@ -30,6 +32,7 @@ class SettingsProblem:
     path: tuple[str, ...]  # under `backend:`
     message: str
     hint: str | None = None
+    key: bool = False  # the problem is the key itself (an unknown setting), not its value
 
 
 class BackendMissing(StateError):
@@ -109,14 +112,14 @@ def check_settings(settings: Mapping[str, Any]) -> list[SettingsProblem]:
             allowed = ", ".join(sorted(props)) or "none"
             problems.append(
                 SettingsProblem(
-                    (key,), f"the `{name}` backend has no setting `{key}`", f"its settings: {allowed}"
+                    (key,), f"the `{name}` backend has no setting `{key}`", f"its settings: {allowed}", True
                 )
             )
             continue
         problems.extend(_check_value((key,), value, spec))
     for key in schema.get("required", []):
         if settings.get(key) is None:
-            problems.append(SettingsProblem((), f"the `{name}` backend needs `{key}`"))
+            problems.append(SettingsProblem((), f"the `{name}` backend needs `{key}`", key=True))
     return problems
 
 
