@@ -7,7 +7,7 @@ import getpass
 import hashlib
 import json
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -116,19 +116,9 @@ class AuditLog:
         return n, problems
 
 
-def audit_log(project_dir: Path, settings: dict[str, Any] | None = None) -> AuditLog:
-    """The audit log of the project's state backend (settings: mlops.yaml's `backend:`; when
-    None they are read from mlops.yaml, local if there is none)."""
+def audit_log(project_dir: Path, settings: Mapping[str, Any] | None = None) -> AuditLog:
+    """The audit log the project's state backend keeps (settings: mlops.yaml's `backend:`;
+    none: the local default, .mlops/audit.jsonl)."""
     from mlops_decl.state.plugins import open_state_backend
 
-    if settings is None:
-        settings = _backend_settings(project_dir)
     return AuditLog(open_state_backend(project_dir, settings).audit)
-
-
-def _backend_settings(project_dir: Path) -> dict[str, Any]:
-    if not (project_dir / "mlops.yaml").is_file():
-        return {}
-    from mlops_decl.config.project import load_project
-
-    return dict(load_project(project_dir).settings.backend)

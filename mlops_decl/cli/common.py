@@ -67,19 +67,28 @@ def workspace(var_files: tuple[str, ...] = (), cli_vars: tuple[str, ...] = ()) -
     return load_workspace(Path.cwd(), var_files=var_files, cli_vars=cli_vars)
 
 
-def backend_for(root: Path, ws: Any = None) -> tuple[Any, Any]:
-    """(store, lock) of the project at root, from mlops.yaml's backend settings."""
-    from mlops_decl.state import open_backend
-
-    settings: dict[str, Any] = {}
-    top = root / "mlops.yaml"
+def backend_settings(root: Path, ws: Any = None) -> dict[str, Any]:
+    """mlops.yaml's `backend:` mapping (from ws if loaded already); {} without an mlops.yaml."""
     if ws is not None:
-        settings = ws.project.settings.backend
-    elif top.is_file():
-        from mlops_decl.config.project import load_project
+        return dict(ws.project.settings.backend)
+    if not (root / "mlops.yaml").is_file():
+        return {}
+    from mlops_decl.config.project import load_project
 
-        settings = load_project(root).settings.backend
-    return open_backend(root, {k: v for k, v in settings.items() if v is not None})
+    return dict(load_project(root).settings.backend)
+
+
+def state_backend(root: Path, ws: Any = None) -> Any:
+    """The project's state backend (mlops_decl.state.StateBackend)."""
+    from mlops_decl.state import open_state_backend
+
+    return open_state_backend(root, backend_settings(root, ws))
+
+
+def backend_for(root: Path, ws: Any = None) -> tuple[Any, Any]:
+    """(store, state lock) of the project at root, from mlops.yaml's backend settings."""
+    backend = state_backend(root, ws)
+    return backend.store, backend.lock()
 
 
 def lock_info(operation: str, root: Path) -> Any:
@@ -161,5 +170,5 @@ def runtime(var_files: tuple[str, ...] = (), cli_vars: tuple[str, ...] = ()) -> 
     from mlops_decl.runtime import Runtime
 
     ws = workspace(var_files, cli_vars)
-    store, _ = backend_for(ws.root)
-    return Runtime(ws, store.read(), emit=lambda msg: click.echo(msg, err=True))
+    backend = state_backend(ws.root, ws)
+    return Runtime(ws, backend.store.read(), emit=lambda msg: click.echo(msg, err=True), _backend=backend)

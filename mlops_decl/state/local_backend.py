@@ -41,7 +41,7 @@ class LocalStateBackend:
         if not name or name.startswith("/") or ".." in name.split("/"):
             raise ValueError(f"a lock name is a relative path without `..`, not {name!r}")
         folder = self.path.with_name(f"{self.path.stem}.locks")
-        return LocalLock(folder / f"{quote(name, safe='')}.lock.json")
+        return LocalLock(folder / f"{quote(name, safe='')}.lock.json", name)
 
 
 class LocalBackend:

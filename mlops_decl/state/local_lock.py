@@ -33,8 +33,9 @@ class LocalLock:
     permanent guard file, so "is it stale?" and "take it over" are one atomic step.
     """
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, name: str | None = None):
         self.path = Path(path)
+        self.name = name  # of a named lock, for messages
         self._guard_path = self.path.with_suffix(".guard")
         self._mu = threading.Lock()
         self._fd: int | None = None  # our lock file, flocked while we hold the lock
@@ -65,7 +66,7 @@ class LocalLock:
             except LockHeld as exc:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise LockHeld(exc.holder, waited=timeout) from None
+                    raise LockHeld(exc.holder, timeout, self.name) from None
             time.sleep(min(left, pause * random.uniform(0.5, 1.5)))
             pause = min(pause * 2, 0.5)
 

@@ -148,17 +148,19 @@ class StateConflict(StateError):
 class LockHeld(StateError):
     """Someone else holds the lock."""
 
-    def __init__(self, holder: LockInfo, waited: float = 0.0):
+    def __init__(self, holder: LockInfo, waited: float = 0.0, name: str | None = None):
         super().__init__(holder)
         self.holder = holder
         self.waited = waited
+        self.name = name  # a named lock's name; None for the state lock
 
     def __str__(self) -> str:
         h = self.holder
         waited = f" (waited {self.waited:g}s)" if self.waited else ""
+        which = f" --lock {self.name}" if self.name else ""
         return (
             f"held by {h.who} (pid {h.pid}) for `{h.operation}` since {h.created}, lock id {h.id}"
-            f"{waited}; if that process is gone, run `mlops-decl force-unlock {h.id}`"
+            f"{waited}; if that process is gone, run `mlops-decl force-unlock {h.id}{which}`"
         )
 
 

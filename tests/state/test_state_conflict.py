@@ -74,3 +74,62 @@ def test_a_compaction_by_another_store_is_no_conflict(tmp_path: Path) -> None:
     b.compact()  # same serial, files rewritten
     assert a.put_resource(_rs("y")) == 2
     assert sorted(b.read().resources) == ["dataset.x", "dataset.y"]
+
+
+def test_an_apply_whose_lock_was_force_unlocked_stops_with_a_clear_error(tmp_path: Path) -> None:
+    """The user's path: an apply hangs in a create, someone force-unlocks it and changes the
+    state; when the create returns, the stale apply's write is refused, without a traceback."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from state_helpers import ROOT
+
+    (tmp_path / "a.csv").write_text("x\n1\n")
+    (tmp_path / "mlops.yaml").write_text(
+        "project: t\nresources:\n  dataset:\n"
+        "    a: {uri: a.csv, format: csv}\n    slow: {uri: a.csv, format: csv}\n"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "NO_COLOR": "1",
+        "MLOPS_LOCAL_FAULTS": json.dumps([{"op": "create", "name": "slow", "mode": "hang", "seconds": 6}]),
+    }
+
+    def cli(*args: str, **kw: object) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "mlops_decl", *args], cwd=tmp_path, capture_output=True, text=True, **kw
+        )
+
+    stale = subprocess.Popen(
+        [sys.executable, "-m", "mlops_decl", "apply", "--auto-approve", "--parallelism", "1"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        backend = open_state_backend(tmp_path, {})
+        deadline = time.monotonic() + 60
+        while "dataset.a" not in backend.store.read().resources:  # a made, slow hanging
+            assert stale.poll() is None and time.monotonic() < deadline, stale.communicate()
+            time.sleep(0.1)
+        holder = backend.lock().holder()
+        assert holder is not None and holder.operation == "apply"
+        env.pop("MLOPS_LOCAL_FAULTS")
+        assert cli("force-unlock", holder.id, "--force", env=env).returncode == 0
+        removed = cli("state", "rm", "dataset.a", env=env)
+        assert removed.returncode == 0, removed.stderr
+        out, err = stale.communicate(timeout=120)
+    finally:
+        if stale.poll() is None:
+            stale.kill()
+            stale.communicate()
+    assert stale.returncode == 1, out + err
+    assert "changed by another writer" in err and "Traceback" not in err, err
+    st = backend.store.read()
+    assert sorted(st.resources) == []  # the state rm stands; the stale write did not land

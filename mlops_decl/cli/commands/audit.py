@@ -28,8 +28,9 @@ def audit(ctx: click.Context, as_json: bool, events: tuple[str, ...]) -> None:
     if ctx.invoked_subcommand:
         return
     from mlops_decl.audit import audit_log
+    from mlops_decl.cli.common import backend_settings
 
-    for e in audit_log(Path.cwd()).entries():
+    for e in audit_log(Path.cwd(), backend_settings(Path.cwd())).entries():
         if events and e.get("event") not in events:
             continue
         if as_json:
@@ -74,8 +75,9 @@ def _summary(e: dict[str, Any]) -> str:
 def verify() -> None:
     """Check the hash chain; exit 1 and name the entries that were tampered with."""
     from mlops_decl.audit import audit_log
+    from mlops_decl.cli.common import backend_settings
 
-    log = audit_log(Path.cwd())
+    log = audit_log(Path.cwd(), backend_settings(Path.cwd()))
     n, problems = log.verify()
     if problems:
         for p in problems:

@@ -9,7 +9,14 @@ from typing import Any
 
 import click
 
-from mlops_decl.cli.common import backend_for, lock_timeout_option, locked, var_options, workspace
+from mlops_decl.cli.common import (
+    backend_for,
+    lock_timeout_option,
+    locked,
+    state_backend,
+    var_options,
+    workspace,
+)
 from mlops_decl.cli.output import echo_json, handle_errors
 from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 
@@ -183,12 +190,19 @@ def import_(address: str, id: str, var_files: tuple[str, ...], cli_vars: tuple[s
 @click.command("force-unlock")
 @click.argument("lock_id")
 @click.option("--force", "-force", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--lock",
+    "-lock",
+    "name",
+    metavar="NAME",
+    help="A named lock (e.g. promotion/model.churn) instead of the state lock.",
+)
 @handle_errors
-def force_unlock(lock_id: str, force: bool) -> None:
+def force_unlock(lock_id: str, force: bool, name: str | None) -> None:
     """Remove a lock left by a holder that is gone (another machine, a killed process)."""
-    from mlops_decl.state.store import StateError
+    from mlops_decl.state import StateError
 
-    _, lk = backend_for(Path.cwd())
+    lk = state_backend(Path.cwd()).lock(name)
     try:
         lk.force_unlock(lock_id)
     except StateError as exc:
