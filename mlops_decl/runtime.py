@@ -170,7 +170,7 @@ class Runtime:
             "promotion",
             {"model": address, "version": version, "reason": reason},
             lambda: promotion.promote(
-                actions, policy, version, lambda: promotion_lock(self.ws.root, address)
+                actions, policy, version, lambda: promotion_lock(self.backend, address)
             ),
         )
         self.audit.append(
