@@ -60,8 +60,7 @@ def backend_type(name: str) -> type[BackendType]:
         extra, ready = EXTRAS[name]
         if not ready:
             raise BackendMissing(
-                f"the `{name}` state backend is not available yet (it is planned for the "
-                f"`{extra}` extra)",
+                f"the `{name}` state backend is not available yet (it is planned for the `{extra}` extra)",
                 hint=f"use one of the installed backends: {installed}",
             )
         raise BackendMissing(

@@ -9,7 +9,5 @@ from mlops_decl.testing.backend_contract import BackendCase, BackendContract
 class TestLocalBackend(BackendContract):
     cases = [
         BackendCase("local", lambda root: {"type": "local"}, lock_dies_with_holder=True),
-        BackendCase(
-            "local-custom-path", lambda root: {"type": "local", "path": "state/prod.json"}, True
-        ),
+        BackendCase("local-custom-path", lambda root: {"type": "local", "path": "state/prod.json"}, True),
     ]

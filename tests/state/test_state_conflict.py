@@ -39,9 +39,11 @@ def test_a_force_unlocked_writers_next_write_is_refused(tmp_path: Path) -> None:
     b.store.compact()
     b.lock().release()
     st = open_state_backend(tmp_path, {}).store.read()
-    assert st.serial == 2 and st.resources["dataset.x"].attributes == {"n": 2} and sorted(st.resources) == [
-        "dataset.x"
-    ]
+    assert (
+        st.serial == 2
+        and st.resources["dataset.x"].attributes == {"n": 2}
+        and sorted(st.resources) == ["dataset.x"]
+    )
     # once it has read the state again, the same store writes on top of it
     a.store.read()
     assert a.store.put_resource(_rs("y")) == 3
