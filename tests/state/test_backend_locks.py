@@ -100,14 +100,26 @@ def _cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_lock_timeout_on_the_command_line(tmp_path: Path, procs) -> None:
     (tmp_path / "mlops.yaml").write_text("project: t\n")
-    _hold(procs, tmp_path, "-", 3.0)
+    holder = _hold(procs, tmp_path, "-", 600)
     refused = _cli(tmp_path, "plan")
     assert refused.returncode == 1 and "the state is locked" in refused.stderr
     assert "-lock-timeout" in refused.stderr and "Traceback" not in refused.stderr
     short = _cli(tmp_path, "plan", "-lock-timeout", "200ms")
     assert short.returncode == 1 and "waited 0.2s" in short.stderr
-    waited = _cli(tmp_path, "plan", "-lock-timeout", "60s")  # the holder lets go after 3 s
-    assert waited.returncode == 0, waited.stderr
-    assert "No changes" in waited.stdout
+    waiting = subprocess.Popen(
+        [sys.executable, "-m", "mlops_decl", "plan", "-lock-timeout", "5m"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "NO_COLOR": "1"},
+    )
+    procs.append(waiting)
+    lock = open_state_backend(tmp_path, {}).lock()
+    time.sleep(1.0)
+    assert waiting.poll() is None and lock.holder() is not None  # still waiting
+    holder.kill()  # the holder goes away: the waiting plan takes the lock
+    out, err = waiting.communicate(timeout=120)
+    assert waiting.returncode == 0 and "No changes" in out, err
     bad = _cli(tmp_path, "state", "rm", "dataset.x", "--lock-timeout", "soon")
     assert bad.returncode == 2 and "not a duration" in bad.stderr
