@@ -15,15 +15,45 @@ from runtime_helpers import mlops
 
 REPO = Path(__file__).resolve().parents[2]
 
+# `monitor check` as the CLI runs it, with the race made certain: both processes enter on_drift
+# together (a barrier of files), and each waits a second between reading the last retrain and
+# recording its own, a window two runners without the lock would both pass through.
+RUNNER = """
+import sys, time
+from pathlib import Path
+from mlops_decl import runtime
+from mlops_decl.cli.main import main
+
+barrier = Path(sys.argv[1])
+on_drift, cooling = runtime.Runtime._on_drift, runtime.Runtime._cooling
+
+def together(self, *args, **kwargs):
+    (barrier / str(time.time_ns())).touch()
+    deadline = time.monotonic() + 120
+    while len(list(barrier.iterdir())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return on_drift(self, *args, **kwargs)
+
+def slowly(self, *args, **kwargs):
+    left = cooling(self, *args, **kwargs)
+    time.sleep(1.0)
+    return left
+
+runtime.Runtime._on_drift, runtime.Runtime._cooling = together, slowly
+main(sys.argv[2:])
+"""
+
 
 def test_two_concurrent_drift_checks_retrain_once(tmp_path: Path) -> None:
     churn = tmp_path / "churn"
     shutil.copytree(REPO / "examples" / "churn", churn, ignore=shutil.ignore_patterns(".mlops"))
     mlops(churn, "apply", "--auto-approve")
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
     args = ["monitor", "check", "monitor.churn_drift", "--data", "data/customers_shifted.csv", "--json"]
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "mlops_decl", *args],
+            [sys.executable, "-c", RUNNER, str(barrier), *args],
             cwd=churn,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
