@@ -3,7 +3,8 @@
 JSON (`application/json`, `...+json`, or no Content-Type): a list of row objects,
 `{"dataframe_split": {"columns", "data"}}`, `{"dataframe_records": [...]}`, or
 `{"instances" | "inputs": [...]}` (row objects, or an object of column lists). CSV
-(`text/csv`, `application/csv`): a header line, then rows.
+(`text/csv`, `application/csv`): a header line, then rows. A form-encoded body (what `curl -d`
+sends without a Content-Type) is read as JSON when it parses as JSON; any other type is a 415.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 JSON_TYPES = ("application/json",)
 CSV_TYPES = ("text/csv", "application/csv")
+CURL_DEFAULT = "application/x-www-form-urlencoded"
 SHAPES = 'a JSON list of row objects, {"dataframe_split": {"columns": [...], "data": [[...]]}}, ' + (
     '{"dataframe_records": [...]} or {"instances": [...]}'
 )
@@ -47,6 +49,13 @@ def parse(body: bytes, content_type: str | None) -> Any:
         return from_json(data)
     if media in CSV_TYPES:
         return from_csv(body)
+    if media == CURL_DEFAULT:  # `curl -d '[...]'` without -H: JSON it is, when it parses
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            data = None
+        if data is not None:
+            return from_json(data)
     raise BadPayload(
         f"unsupported Content-Type `{media}`",
         status=415,
