@@ -1,7 +1,9 @@
-"""Endpoints that score: `predict`, and a real HTTP server on 127.0.0.1 that follows the alias.
+"""Endpoints that score: `predict`, and `serve` (the HTTP server is http_server.py), both
+following the alias.
 
-The version is resolved on every call (one SQLite read), so a promotion reaches a running
-server on its next request; loaded models are cached by (model, version).
+`predict` resolves the version on every call; the server whenever the registry database has
+changed, so a promotion reaches a running server on its next request. Loaded models are
+cached by (model, version).
 """
 
 from __future__ import annotations
