@@ -15,16 +15,18 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlops_decl.audit import AuditLog, who
 from mlops_decl.diagnostics import Diagnostic, DiagnosticError
-from mlops_decl.ml.evidence import ModelActions, MonitorActions
 from mlops_decl.provider import ProviderError, RuntimeContext
 from mlops_decl.recovery import recover_promotions, recover_runs
 from mlops_decl.state import LockHeld, StateBackend, holding, open_state_backend
 from mlops_decl.state.model import State
 from mlops_decl.workspace import Workspace
+
+if TYPE_CHECKING:  # dataclasses cost milliseconds to define: plan need not pay for them
+    from mlops_decl.ml.evidence import ModelActions
 
 # How long on_drift waits for another runner deciding the same monitor's retrain (seconds
 # only: the lock covers the cooldown check and its audit entry, not the run).
@@ -139,6 +141,8 @@ class Runtime:
 
     def model_actions(self, address: str) -> ModelActions:
         """The evidence actions of model `address`, for the engine's gates and lineage."""
+        from mlops_decl.ml.evidence import ModelActions
+
         self.managed(address, "model")
         return ModelActions(lambda action, **kw: self.call(address, action, "model", **kw))
 
@@ -216,6 +220,7 @@ class Runtime:
     def check(self, address: str, data: str | None) -> dict[str, Any]:
         """Drift of the monitor's current data (mlops_decl/ml/monitor.py), then its on_drift."""
         from mlops_decl.ml import monitor
+        from mlops_decl.ml.evidence import MonitorActions
 
         rs = self.managed(address, "monitor")
         actions = MonitorActions(lambda action, **kw: self.call(address, action, "monitor", **kw))
