@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from mlops_decl.state.backend import AuditStore
 
 GENESIS = "0" * 64
-EVENTS = ("apply", "run", "approval", "promotion", "drift", "retrain", "intent")
+EVENTS = ("apply", "run", "started", "approval", "promotion", "drift", "retrain", "intent")
 
 
 def who() -> str:

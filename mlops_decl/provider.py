@@ -183,7 +183,9 @@ class RuntimeContext:
     """What a runtime action (run, promote, predict, check, ...) may know about the project.
 
     `resources` is the state: address -> (kind, id, attributes). `emit` shows progress to the
-    user (the CLI prints it; providers never print).
+    user (the CLI prints it; providers never print). A `run` calls `started(run_id, job_id)`
+    as soon as it knows them: the engine records them at once, so a run whose starter is
+    killed is followed by its ids, from any machine.
     """
 
     project_dir: Path
@@ -192,6 +194,7 @@ class RuntimeContext:
     who: str
     resources: dict[str, tuple[str, str, Attributes]] = field(default_factory=dict)
     emit: Callable[[str], None] = lambda message: None
+    started: Callable[[str, str | None], None] = lambda run_id, job_id: None
 
     def find(self, kind: str, id: str) -> tuple[str, Attributes] | None:
         """(address, attributes) of the managed object of `kind` with `id`."""
@@ -201,8 +204,9 @@ class RuntimeContext:
         return None
 
 
-# A runtime action: action(id, attributes, rt, **arguments) -> JSON-able result dict.
-Action = Callable[..., dict[str, Any]]
+# A runtime action: action(id, attributes, rt, **arguments) -> its result dataclass
+# (mlops_decl/actions/catalog.py names each action's).
+Action = Callable[..., Any]
 
 
 @runtime_checkable
@@ -219,8 +223,12 @@ class Provider(Protocol):
     # DEFAULT_RETRY) and `concurrency: int` (at most this many of its calls at once, beside
     # the global --parallelism; else no limit of its own).
 
-    # Runtime actions a provider supports, by (kind, action name), e.g. ("training_pipeline",
-    # "run"); None when it has none. Optional: the engine checks with getattr.
+    # Runtime actions (docs/runtime-actions.md), optional: `actions()`, callable on the class
+    # without configuring it, lists the (kind, action) pairs it supports, e.g.
+    # ("training_pipeline", "run"); `action(kind, name)` returns the callable. The engine checks
+    # both with getattr.
+    # @classmethod
+    # def actions(cls) -> frozenset[tuple[str, str]]: ...
     # def action(self, kind: str, name: str) -> Action | None: ...
 
 

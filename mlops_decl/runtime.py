@@ -17,10 +17,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlops_decl.actions.invoke import invoke
+from mlops_decl.actions.results import RunStatus
 from mlops_decl.audit import AuditLog, who
 from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 from mlops_decl.provider import ProviderError, RuntimeContext
 from mlops_decl.recovery import recover_promotions, recover_runs
+from mlops_decl.runs import finish_run, follow, start_run
 from mlops_decl.state import LockHeld, StateBackend, holding, open_state_backend
 from mlops_decl.state.model import State
 from mlops_decl.workspace import Workspace
@@ -51,7 +54,7 @@ class Runtime:
     def audit(self) -> AuditLog:
         return AuditLog(self.backend.audit)
 
-    def context(self) -> RuntimeContext:
+    def context(self, started: Callable[[str, str | None], None] | None = None) -> RuntimeContext:
         return RuntimeContext(
             project_dir=self.ws.root,
             config_hash=self.ws.project.config_hash,
@@ -59,6 +62,7 @@ class Runtime:
             who=who(),
             resources={a: (rs.kind, rs.id, rs.attributes) for a, rs in self.state.resources.items()},
             emit=self.emit,
+            started=started or (lambda run_id, job_id: None),
         )
 
     def managed(self, address: str, kind: str | None = None) -> Any:
@@ -87,30 +91,32 @@ class Runtime:
             )
         return rs
 
-    def call(self, address: str, action: str, kind: str | None = None, **kwargs: Any) -> Any:
+    def call(
+        self,
+        address: str,
+        action: str,
+        kind: str | None = None,
+        started: Callable[[str, str | None], None] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """The typed result of a runtime action on a managed object (mlops_decl/actions/),
+        through the engine's retries, time limit and error mapping."""
         rs = self.managed(address, kind)
-        provider = self.ws.providers.get(rs.provider)
-        fn = getattr(provider, "action", lambda k, n: None)(rs.kind, action)
-        if fn is None:
-            raise DiagnosticError(
-                Diagnostic(f"provider `{rs.provider}` cannot `{action}` a {rs.kind}", address=address)
-            )
         try:
-            result = fn(rs.id, rs.attributes, self.context(), **kwargs)
+            provider = self.ws.providers.get(rs.provider)
         except ProviderError as exc:
-            raise DiagnosticError(
-                Diagnostic(f"{address}: {exc}", address=address, hint=getattr(exc, "hint", None))
-            ) from None
-        except (ValueError, TypeError, KeyError, OSError, RuntimeError) as exc:
-            # a library failing under a provider action: one message naming the resource
-            raise DiagnosticError(
-                Diagnostic(
-                    f"{address}: {action} failed: {type(exc).__name__}: {exc}",
-                    address=address,
-                    hint="set MLOPS_DEBUG=1 to see where",
-                )
-            ) from (exc if os.environ.get("MLOPS_DEBUG") else None)
-        return result
+            raise DiagnosticError(Diagnostic(f"{address}: {exc}", address=address)) from None
+        ctx = self.context(started)
+        return invoke(provider, rs.provider, address, rs.kind, action, rs.id, rs.attributes, ctx, **kwargs)
+
+    def can(self, address: str, action: str) -> bool:
+        """Whether the provider of managed object `address` lists `action` for its kind."""
+        from mlops_decl.actions.catalog import capabilities
+
+        rs = self.managed(address)
+        return self.ws.providers.exists(rs.provider) and (rs.kind, action) in capabilities(
+            self.ws.providers.provider_class(rs.provider)
+        )
 
     # -- commands -------------------------------------------------------------------
     def _recorded(
@@ -131,13 +137,27 @@ class Runtime:
             raise
         return result, intent
 
-    def run(self, address: str) -> dict[str, Any]:
+    def run(self, address: str, wait: bool = True) -> RunStatus:
+        """Start a run of pipeline `address`; with `wait`, follow it to the end and record its
+        outcome; without, return its status as started (`run status RUN_ID` follows it)."""
+        self.managed(address, "training_pipeline")
         recover_runs(self, address)
-        result, intent = self._recorded(
-            "run", {"pipeline": address}, lambda: self.call(address, "run", "training_pipeline")
-        )
-        self.audit.append("run", {"pipeline": address, **_brief(result), "intent": intent})
-        return result
+        intent, handle = start_run(self, address, wait)
+        if not wait and not handle.final:
+            return RunStatus(run_id=handle.run_id, status=handle.status, job_id=handle.job_id)
+        status = follow(self, address, handle.run_id)
+        finish_run(self, address, intent, status)
+        return status
+
+    def run_status(self, run_id: str) -> RunStatus:
+        """Where run `run_id` stands; a final status closes its audit intent if still open."""
+        from mlops_decl.runs import find_run
+
+        found = find_run(self, run_id)
+        status: RunStatus = self.call(found.pipeline, "run_status", "training_pipeline", run_id=run_id)
+        if status.final and found.open:
+            finish_run(self, found.pipeline, found.intent, status, check=False)
+        return status
 
     def model_actions(self, address: str) -> ModelActions:
         """The evidence actions of model `address`, for the engine's gates and lineage."""
@@ -274,20 +294,16 @@ class Runtime:
             return {"retrained": False, "reason": f"cooldown ({_human(wait)} left)"}
         self.emit(f"drift: {address} fires on_drift -> mlops-decl run {pipeline}")
         run = self.run(pipeline)
-        out: dict[str, Any] = {"retrained": True, "run": _brief(run)}
-        if on_drift.get("promote", True) and run.get("version") is not None:
+        out: dict[str, Any] = {"retrained": True, "run": brief(run)}
+        if on_drift.get("promote", True) and run.version is not None:
             model_address = next(
-                (
-                    a
-                    for a, m in self.state.resources.items()
-                    if m.kind == "model" and m.id == run.get("model")
-                ),
+                (a for a, m in self.state.resources.items() if m.kind == "model" and m.id == run.model),
                 None,
             )
             if model_address:
-                self.emit(f"drift: promoting {model_address} version {run['version']}")
-                promo = self.promote(model_address, int(run["version"]), reason=f"on_drift of {address}")
-                out["promotion"] = {"promoted": promo.get("promoted"), "version": run["version"]}
+                self.emit(f"drift: promoting {model_address} version {run.version}")
+                promo = self.promote(model_address, int(run.version), reason=f"on_drift of {address}")
+                out["promotion"] = {"promoted": promo.get("promoted"), "version": run.version}
         return out
 
     def _cooling(self, monitor: str, cooldown: timedelta) -> timedelta | None:
@@ -305,9 +321,19 @@ class Runtime:
         return last
 
 
-def _brief(result: dict[str, Any]) -> dict[str, Any]:
-    keys = ("run_id", "model", "version", "metrics", "dataset_versions", "config_hash", "git_commit")
-    return {k: result.get(k) for k in keys if k in result}
+def brief(status: RunStatus) -> dict[str, Any]:
+    """What the audit log keeps of a run."""
+    keys = (
+        "run_id",
+        "job_id",
+        "model",
+        "version",
+        "metrics",
+        "dataset_versions",
+        "config_hash",
+        "git_commit",
+    )
+    return {k: getattr(status, k) for k in keys}
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")

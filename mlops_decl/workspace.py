@@ -149,5 +149,9 @@ def check_workspace(ws: Workspace) -> None:
             resolve_body(rc, lookup, ws.block_of(address))
         except DiagnosticError as exc:
             errors.extend(exc.diagnostics)
+    if not errors:  # providers' runtime actions, once every provider named is installed
+        from mlops_decl.actions.check import check_actions
+
+        errors.extend(check_actions(ws))
     if errors:
         raise DiagnosticError(errors)

@@ -26,7 +26,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "output": ("output", "output", "Show output values."),
     "graph": ("graph", "graph", "Print the dependency graph (dot or mermaid)."),
     "force-unlock": ("state", "force_unlock", "Remove a stale state lock."),
-    "run": ("run", "run", "Run a training pipeline now."),
+    "run": ("run", "run", "Run a training pipeline and follow it; `run status RUN_ID`."),
     "approve": ("promote", "approve", "Record a manual approval of a model version."),
     "promote": ("promote", "promote", "Evaluate a model's gates; move its alias if all pass."),
     "predict": ("predict", "predict", "Score rows through an endpoint."),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlops_decl.actions.results import Materialized, OnlineRow
 from mlops_decl.provider import Attributes, ConfigError, ProviderError, RuntimeContext
 
 from .base import LocalEnv
@@ -125,9 +126,7 @@ def group_frame(env: LocalEnv, attrs: Attributes) -> Any:
     return out.dropna(subset=[*entity, *([event_time] if event_time else [])]).reset_index(drop=True)
 
 
-def materialize(
-    env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContext | None = None
-) -> dict[str, Any]:
+def materialize(env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContext | None = None) -> Materialized:
     """Rewrite the group's offline table from its source and, for an online group, the online
     table: the latest row per entity key (ties on event time: the later row in the file)."""
     version = dataset_version(env, str(attrs["source"]))
@@ -142,7 +141,7 @@ def materialize(
         env.store.drop_table(online_table(id))
     if rt is not None:
         rt.emit(f"materialised feature_group.{id}: {len(frame):,} rows offline, {online_rows:,} online")
-    return {"offline_rows": len(frame), "online_rows": online_rows, "source_version": version}
+    return Materialized(offline_rows=len(frame), online_rows=online_rows, source_version=version)
 
 
 def latest_rows(frame: Any, attrs: Attributes) -> Any:
@@ -152,7 +151,7 @@ def latest_rows(frame: Any, attrs: Attributes) -> Any:
     return latest.sort_values("__row__").drop(columns="__row__")
 
 
-def online(env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContext, entity: str) -> dict[str, Any]:
+def online(env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContext, entity: str) -> OnlineRow:
     """The online row for one entity key (comma-joined values when the key has several
     columns); ProviderError when the store has none."""
     if not attrs.get("online"):
@@ -186,11 +185,11 @@ def online(env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContext, entity
         )
     row = frame.iloc[0].to_dict()
     event_time = attrs.get("event_time")
-    return {
-        "entity": {k: plain(row[k]) for k in keys},
-        "features": {f["name"]: plain(row[f["name"]]) for f in attrs["features"] if f["name"] not in keys},
-        "event_time": plain(row[event_time]) if event_time else None,
-    }
+    return OnlineRow(
+        entity={k: plain(row[k]) for k in keys},
+        features={f["name"]: plain(row[f["name"]]) for f in attrs["features"] if f["name"] not in keys},
+        event_time=plain(row[event_time]) if event_time else None,
+    )
 
 
 def plain(value: Any) -> Any:

@@ -39,14 +39,15 @@ def _load(target: str) -> Any:
 
 # Runtime actions: (kind, action) -> "module:function" under this package, imported on first
 # use so that plan and validate never load scikit-learn or the HTTP server. Each function is
-# fn(env: LocalEnv, id: str, attrs: dict, rt: RuntimeContext, **arguments) -> its result (a dict,
-# or for the model and monitor evidence actions a dataclass of mlops_decl.ml.evidence).
+# fn(env: LocalEnv, id: str, attrs: dict, rt: RuntimeContext, **arguments) -> the action's
+# result dataclass (mlops_decl/actions/catalog.py names each one's).
 ACTIONS: dict[tuple[str, str], str] = {
     ("monitor", "reference_data"): "profile:reference_data",
     ("monitor", "current_data"): "monitoring:current_data",
     ("feature_group", "materialize"): "features:materialize",
     ("feature_group", "online"): "features:online",
     ("training_pipeline", "run"): "training:run",
+    ("training_pipeline", "run_status"): "tracking:run_status",
     ("training_pipeline", "end_interrupted"): "tracking:end_interrupted",
     ("model", "version_evidence"): "versions:version_evidence",
     ("model", "evaluation_rows"): "versions:evaluation_rows",
@@ -84,6 +85,11 @@ class LocalProvider:
 
     def kinds(self) -> frozenset[str]:
         return frozenset(HANDLERS)
+
+    @classmethod
+    def actions(cls) -> frozenset[tuple[str, str]]:
+        """The runtime actions this provider supports; no configure() needed."""
+        return frozenset(ACTIONS)
 
     def handler(self, kind: str) -> Handler | None:
         target = HANDLERS.get(kind)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
+from mlops_decl.actions.results import Prediction, Served
 from mlops_decl.provider import Attributes, ProviderError, RuntimeContext
 
 from .base import LocalEnv
@@ -224,10 +225,11 @@ def predict(
     rt: RuntimeContext,
     rows: list[dict[str, Any]],
     capture: bool = True,
-) -> dict[str, Any]:
+) -> Prediction:
     """Score rows; with capture=False they stay out of the capture store (and drift checks)."""
     sink = (lambda batch: write_captures(env, [batch])) if capture else None
-    return score(env, id, attrs, rt, rows, sink=sink)
+    out = score(env, id, attrs, rt, rows, sink=sink)
+    return Prediction(out["endpoint"], out["model"], out["version"], out["predictions"], out["scores"])
 
 
 def serve(
@@ -240,8 +242,8 @@ def serve(
     max_body_mb: float | None = None,
     timeout: float | None = None,
     capture: bool = True,
-) -> dict[str, Any]:
-    """Serve until KeyboardInterrupt or `stop` is set; returns {"url"}. `port` None: the
+) -> Served:
+    """Serve until KeyboardInterrupt or `stop` is set; returns where it served. `port` None: the
     endpoint's `local.port`, else 8080; 0: any free port. capture=False: nothing scored
     reaches the capture store."""
     from .http_server import make_server
@@ -271,4 +273,4 @@ def serve(
         dropped = server.close()
     if dropped:
         rt.emit(f"capture: {dropped} scored rows not captured (the capture store was full or failing)")
-    return {"url": url}
+    return Served(url)

@@ -28,12 +28,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from mlops_decl.actions.results import RUNNING, SUCCEEDED, RunHandle
 from mlops_decl.provider import Attributes, ProviderError, RuntimeContext
 
 from .base import LocalEnv
 from .features import _error, dataset_version, training_set
 from .files import resolve_uri
-from .tracking import log_and_register, quiet
+from .tracking import begin_run, fail_run, log_and_register, quiet
 
 CLASSIFIER_METRICS = ("auc", "accuracy", "f1", "precision", "recall", "log_loss")
 REGRESSOR_METRICS = ("rmse", "mae", "r2")
@@ -221,9 +222,46 @@ def split(X: Any, y: Any, task: str, test_size: float, seed: int) -> tuple[Any, 
     return parts
 
 
-def run(env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContext) -> dict[str, Any]:
-    """Train, evaluate, log and register one version; the contract's result dict."""
+def run(env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContext, wait: bool = True) -> RunHandle:
+    """The `run` action: with `wait`, train in this process to the end; without, in a
+    detached worker process (worker.py), returning once the run is begun. The MLflow run id
+    is both the run's id and its job's."""
+    if not wait:
+        from .worker import start
+
+        run_id = start(env, id, attrs, rt)
+        rt.started(run_id, run_id)
+        return RunHandle(run_id, RUNNING, run_id)
+    run_id = str(train(env, id, attrs, rt)["run_id"])
+    return RunHandle(run_id, SUCCEEDED, run_id)
+
+
+def train(
+    env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContext, run_id: str | None = None
+) -> dict[str, Any]:
+    """Train, evaluate, log and register one version into MLflow run `run_id` (begun here,
+    once the training set holds up, when None); what it made. A failure ends the run FAILED."""
     t0 = time.perf_counter()
+    try:
+        X, y, task, versions = _training_data(env, id, attrs, rt)
+    except BaseException as exc:
+        if run_id is not None:
+            fail_run(env, run_id, str(exc) or type(exc).__name__)
+        raise
+    if run_id is None:  # from here on the run is tracked
+        run_id = begin_run(env, id, rt, versions)
+        rt.started(run_id, run_id)
+    try:
+        return _fit(env, id, attrs, rt, run_id, X, y, task, versions, t0)
+    except BaseException as exc:
+        fail_run(env, run_id, str(exc) or type(exc).__name__)
+        raise
+
+
+def _training_data(
+    env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContext
+) -> tuple[Any, Any, str, dict[str, str]]:
+    """(X, y, task, dataset versions), or a ProviderError saying what is wrong with the data."""
     name = str(attrs["registers"])
     _check_model(env, name)  # fail before the work, not after it
     versions = _dataset_versions(env, attrs, rt)  # the files as this run reads them
@@ -250,6 +288,22 @@ def run(env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContext) -> dict[s
             f"label `{label}` is not numeric, so it cannot be regressed",
             "set task: classification, or choose a numeric label",
         )
+    return X, y, task, versions
+
+
+def _fit(
+    env: LocalEnv,
+    id: str,
+    attrs: Attributes,
+    rt: RuntimeContext,
+    run_id: str,
+    X: Any,
+    y: Any,
+    task: str,
+    versions: dict[str, str],
+    t0: float,
+) -> dict[str, Any]:
+    name, label = str(attrs["registers"]), attrs["label"]
     spl = attrs.get("split") or {}
     seed, test_size = int(spl.get("seed", 42)), float(spl.get("test_size", 0.2))
     X_train, X_test, y_train, y_test = split(X, y, task, test_size, seed)
@@ -297,9 +351,7 @@ def run(env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContext) -> dict[s
     evaluation["__pred__"] = pred
     if binary_score is not None:
         evaluation["__score__"] = binary_score
-    run_id, version = log_and_register(
-        env, id, name, rt, model, X_train, evaluation, params, metrics, versions
-    )
+    version = log_and_register(env, run_id, id, name, model, X_train, evaluation, params, metrics)
     rt.emit(f"registered {name} version {version} ({time.perf_counter() - t0:.1f}s)")
     return {
         "run_id": run_id,

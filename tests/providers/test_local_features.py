@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from mlops_decl.actions.results import Materialized, OnlineRow
 from mlops_decl.providers.local.features import materialize, online, online_table, training_set
 
 from mlops_decl.provider import ProviderError, RuntimeContext
@@ -58,16 +59,14 @@ def test_apply_materialises_offline_and_latest_online(local, project, spec, even
     env = local.env
     # create materialised already: the online lookup answers without an explicit call
     row = online(env, "fg", events, rt(project), entity="1")
-    assert row == {
-        "entity": {"customer_id": 1},
-        "features": {"spend": 30.0, "plan": "pro"},
-        "event_time": "2026-03-01T00:00:00",
-    }
-    assert online(env, "fg", events, rt(project), entity=" 2 ")["features"] == {"spend": 6.0, "plan": "plus"}
+    assert row == OnlineRow(
+        entity={"customer_id": 1}, features={"spend": 30.0, "plan": "pro"}, event_time="2026-03-01T00:00:00"
+    )
+    assert online(env, "fg", events, rt(project), entity=" 2 ").features == {"spend": 6.0, "plan": "plus"}
 
     messages: list[str] = []
     result = materialize(env, "fg", events, rt(project, messages))
-    assert result == {"offline_rows": 6, "online_rows": 3, "source_version": events["source_version"]}
+    assert result == Materialized(offline_rows=6, online_rows=3, source_version=events["source_version"])
     assert messages == ["materialised feature_group.fg: 6 rows offline, 3 online"]
 
     local.close()  # release the store so the test can read it
@@ -107,7 +106,7 @@ def test_update_rematerialises_and_delete_drops_both_tables(local, project, spec
     )
     attrs = h.update("fg", events, desired)
     assert attrs["source_version"] != events["source_version"]
-    assert online(local.env, "fg", attrs, rt(project), entity="9")["features"]["spend"] == 1.0
+    assert online(local.env, "fg", attrs, rt(project), entity="9").features["spend"] == 1.0
     with pytest.raises(ProviderError, match="customer_id=1 "):
         online(local.env, "fg", attrs, rt(project), entity="1")
 
@@ -158,7 +157,7 @@ def test_composite_string_keys(local, project, spec, write_csv):
         online=True,
     )
     row = online(local.env, "prices", attrs, rt(project), entity="north, A-1")
-    assert row["entity"] == {"store": "north", "sku": "A-1"} and row["features"] == {"price": 3.0}
+    assert row.entity == {"store": "north", "sku": "A-1"} and row.features == {"price": 3.0}
     with pytest.raises(ProviderError, match="2 entity columns"):
         online(local.env, "prices", attrs, rt(project), entity="north")
 
@@ -224,7 +223,7 @@ def test_point_in_time_join_never_sees_a_later_value(local, project, leaky):
     # The test can fail: a naive join on the latest value per customer (what the online store
     # serves) would have put 999 into every one of these rows.
     latest = {
-        c: online(local.env, "activity", fg, rt(project), entity=str(c))["features"]["spend"]
+        c: online(local.env, "activity", fg, rt(project), entity=str(c)).features["spend"]
         for c in range(1, 5)
     }
     naive = frame[frame["customer_id"] <= 4]["customer_id"].map(latest)

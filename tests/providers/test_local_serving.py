@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from local_versions import CHURN_STATE, log_version, runtime
 
+from mlops_decl.actions.results import Prediction, to_json
 from mlops_decl.provider import ProviderError
 
 ENDPOINT = {"model": "churn", "version": "champion"}
@@ -36,7 +37,9 @@ def rt(project):  # noqa: ANN001, ANN201
 
 def predict(provider, rt, rows: list[dict[str, Any]], attrs: dict[str, Any] = ENDPOINT) -> dict[str, Any]:  # noqa: ANN001
     fn = provider.action("endpoint", "predict")
-    return fn("churn_api", attrs, rt, rows=rows)
+    result = fn("churn_api", attrs, rt, rows=rows)
+    assert isinstance(result, Prediction)
+    return dict(to_json(result))
 
 
 def promote(provider, rt, version: int) -> None:  # noqa: ANN001
@@ -132,7 +135,7 @@ def test_predict_without_capture_leaves_the_capture_store_alone(local_mlflow, rt
 
     promote(local_mlflow, rt, log_version(local_mlflow, "churn"))
     fn = local_mlflow.action("endpoint", "predict")
-    assert fn("churn_api", ENDPOINT, rt, rows=ROWS, capture=False)["predictions"] == [1, 0]
+    assert fn("churn_api", ENDPOINT, rt, rows=ROWS, capture=False).predictions == [1, 0]
     assert capture.read(local_mlflow.env, "churn_api") == []
     fn("churn_api", ENDPOINT, rt, rows=ROWS)
     assert len(capture.read(local_mlflow.env, "churn_api")) == 2
@@ -177,7 +180,7 @@ def serving(provider, rt, attrs: dict[str, Any] = ENDPOINT, **options: Any) -> I
 
     def run() -> None:
         try:
-            result.update(fn("churn_api", attrs, rt, stop=stop, **{"port": 0, **options}))
+            result.update(to_json(fn("churn_api", attrs, rt, stop=stop, **{"port": 0, **options})))
         except BaseException as exc:
             errors.append(exc)
 

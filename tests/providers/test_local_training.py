@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from mlops_decl.providers.local.training import infer_task, run
+from mlops_decl.providers.local.training import infer_task, train
 
 from mlops_decl.provider import ProviderError, RuntimeContext
 
@@ -86,7 +86,7 @@ class Project:
         )  # fmt: skip
 
     def run(self, attrs):  # type: ignore[no-untyped-def]
-        return run(self.local.env, "train", attrs, self.rt())
+        return train(self.local.env, "train", attrs, self.rt())
 
     def mlflow(self):  # type: ignore[no-untyped-def]
         import mlflow

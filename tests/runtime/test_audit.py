@@ -166,10 +166,10 @@ def test_a_run_killed_midway_leaves_an_intent_that_verify_reports(tmp_path: Path
     assert "was interrupted; recorded what it left: no version" in after.stderr
     entries = list(log.entries())
     recovered = next(e for e in entries if e["data"].get("recovered"))
-    assert (
-        recovered["data"]["intent"] == pending[0]["seq"]
-        and "registered a version" in recovered["data"]["failed"]
-    )
+    # its run id was recorded as soon as the run began: the provider says it was killed
+    started = next(e["data"] for e in entries if e["event"] == "started" and e["data"]["of"] == pending[0]["seq"])
+    assert recovered["data"]["intent"] == pending[0]["seq"] and recovered["data"]["status"] == "killed"
+    assert recovered["data"]["run_id"] == started["run_id"] and "ended before" in recovered["data"]["failed"]
     outcome = entries[-1]
     assert outcome["event"] == "run" and outcome["data"]["version"] == done["version"]
     assert entries[outcome["data"]["intent"] - 1]["event"] == "intent"  # seq n is line n
@@ -209,24 +209,24 @@ def test_a_version_registered_by_a_killed_run_is_audited_by_the_next(tmp_path: P
     assert f"registered: version {first['version'] + 1}" in after.stderr
     assert third["version"] == first["version"] + 2
     recovered = [e["data"] for e in log.entries() if e["data"].get("recovered")]
-    assert recovered == [
-        {
-            "pipeline": "training_pipeline.train",
-            "recovered": True,
-            "intent": open_intent["seq"],
-            "model": first["model"],
-            "version": first["version"] + 1,
-            "run_id": recovered[0]["run_id"],
-        }
-    ]
+    assert len(recovered) == 1
+    assert {k: recovered[0][k] for k in ("pipeline", "intent", "model", "version", "status")} == {
+        "pipeline": "training_pipeline.train",
+        "intent": open_intent["seq"],
+        "model": first["model"],
+        "version": first["version"] + 1,
+        "status": "succeeded",
+    }
     assert recovered[0]["run_id"] and recovered[0]["run_id"] != first["run_id"]
+    assert set(recovered[0]["metrics"]) == set(first["metrics"])  # read back through run_status
     ran = sorted(
         e["data"]["version"] for e in log.entries() if e["event"] == "run" and "version" in e["data"]
     )
     assert ran == [first["version"], first["version"] + 1, first["version"] + 2]
     assert log.pending() == [] and log.verify()[1] == []
     listing = mlops(tmp_path, "audit", "--event", "run").stdout
-    assert f"v{first['version'] + 1}  (recovered: the run was interrupted" in listing
+    (line,) = [ln for ln in listing.splitlines() if "recovered" in ln]
+    assert f" v{first['version'] + 1} " in line and "(recovered: the run was interrupted" in line
 
 
 # dies while MLflow logs the run: the tracking run is left RUNNING, no version registered
@@ -259,7 +259,8 @@ def test_a_tracking_run_left_running_by_a_kill_is_ended_by_the_next_run(tmp_path
     assert client.get_run(done["run_id"]).info.status == "FINISHED"
     log = AuditLog(tmp_path / ".mlops" / "audit.jsonl")
     (recovered,) = [e["data"] for e in log.entries() if e["data"].get("recovered")]
-    assert recovered["killed_runs"] == [left.info.run_id] and "version" not in recovered
+    assert (recovered["run_id"], recovered["status"]) == (left.info.run_id, "killed")
+    assert "version" not in recovered
     assert log.pending() == [] and log.verify()[1] == []
 
 

@@ -19,7 +19,7 @@ from mlops_decl.cli.output import handle_errors
     "-event",
     "events",
     multiple=True,
-    help="Only these events (apply, run, approval, promotion, drift, retrain, intent).",
+    help="Only these events (apply, run, started, approval, promotion, drift, retrain, intent).",
 )
 @click.pass_context
 @handle_errors
@@ -47,6 +47,9 @@ def _summary(e: dict[str, Any]) -> str:
         return f"{c.get('add', 0)} added, {c.get('change', 0)} changed, {c.get('destroy', 0)} destroyed; config {str(d.get('config_hash'))[:12]} {'ok' if d.get('ok') else 'FAILED'}"
     if ev == "intent":
         return f"begin {d.get('event')} of " + str(d.get("pipeline") or d.get("model"))
+    if ev == "started":
+        job = f" as job {d.get('job_id')}" if d.get("job_id") not in (None, d.get("run_id")) else ""
+        return f"{d.get('pipeline')} run {d.get('run_id')} started{job}"
     if d.get("failed"):
         return f"{d.get('pipeline') or d.get('model')} FAILED: {d.get('failed')}"
     if ev == "run":

@@ -22,4 +22,6 @@ def features() -> None:
 @handle_errors
 def get(address: str, entity: str, var_files: tuple[str, ...], cli_vars: tuple[str, ...]) -> None:
     """Print the online feature row for an entity key."""
-    echo_json(runtime(var_files, cli_vars).call(address, "online", "feature_group", entity=entity))
+    from mlops_decl.actions.results import to_json
+
+    echo_json(to_json(runtime(var_files, cli_vars).call(address, "online", "feature_group", entity=entity)))

@@ -65,13 +65,16 @@ def predict(
 ) -> None:
     """Score rows through the version the endpoint's alias points at."""
     rows = read_rows(data)
-    result = runtime(var_files, cli_vars).call(address, "predict", "endpoint", rows=rows, capture=capture)
+    from mlops_decl.actions.results import Prediction, to_json
+
+    rt = runtime(var_files, cli_vars)
+    result: Prediction = rt.call(address, "predict", "endpoint", rows=rows, capture=capture)
     if as_json:
-        echo_json(result)
+        echo_json(to_json(result))
         return
-    scores = result.get("scores")
-    click.echo(f"# {address}: model {result.get('model')} version {result.get('version')}, {len(rows)} rows")
-    for i, pred in enumerate(result.get("predictions", [])):
+    scores = result.scores
+    click.echo(f"# {address}: model {result.model} version {result.version}, {len(rows)} rows")
+    for i, pred in enumerate(result.predictions):
         extra = f"\t{scores[i]:.4f}" if scores else ""
         click.echo(f"{pred}{extra}")
 
