@@ -3,35 +3,6 @@
 `catalog` lists every action with its arguments and result type, `results` holds the result
 dataclasses, `protocols` their signatures per kind, `invoke` calls one through the engine's
 retries, time limit and error mapping, `check` is what `validate` checks of them. Cheap to
-import: nothing here loads a provider, mlflow or pandas.
+import: nothing here loads a provider, mlflow or pandas, and `validate` imports only
+`check` and `catalog`.
 """
-
-from mlops_decl.actions.catalog import SPECS, ActionSpec, Capability, capabilities, spec
-from mlops_decl.actions.results import (
-    FINAL,
-    EndedRuns,
-    Materialized,
-    OnlineRow,
-    Prediction,
-    RunHandle,
-    RunStatus,
-    Served,
-    to_json,
-)
-
-__all__ = [
-    "FINAL",
-    "SPECS",
-    "ActionSpec",
-    "Capability",
-    "EndedRuns",
-    "Materialized",
-    "OnlineRow",
-    "Prediction",
-    "RunHandle",
-    "RunStatus",
-    "Served",
-    "capabilities",
-    "spec",
-    "to_json",
-]

@@ -6,17 +6,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from mlops_decl.actions.catalog import Capability, capabilities
 from mlops_decl.config.expressions import RefSyntaxError, iter_refs, parse_ref
 from mlops_decl.diagnostics import Diagnostic
 
 if TYPE_CHECKING:
+    from mlops_decl.actions.catalog import Capability
     from mlops_decl.workspace import Workspace
 
 
 def check_actions(ws: Workspace) -> list[Diagnostic]:
     """A monitor's on_drift.retrain must name a pipeline whose provider can `run`."""
-    listed = provider_capabilities(ws)
+    listed: Callable[[str], frozenset[Capability] | None] | None = None
     errors: list[Diagnostic] = []
     for address, rc in ws.project.resources.items():
         on_drift = rc.body.get("on_drift") if rc.kind == "monitor" else None
@@ -29,6 +29,7 @@ def check_actions(ws: Workspace) -> list[Diagnostic]:
             if ref.kind != "training_pipeline" or ref.address not in ws.project.resources:
                 continue
             provider = ws.provider_of(ref.address)
+            listed = listed or provider_capabilities(ws)
             can = listed(provider)
             if can is None or ("training_pipeline", "run") in can:
                 continue
@@ -47,11 +48,15 @@ def check_actions(ws: Workspace) -> list[Diagnostic]:
 def provider_capabilities(ws: Workspace) -> Callable[[str], frozenset[Capability] | None]:
     """Capability lists read from the provider classes, each loaded once, never configured;
     None for a provider that is not installed (reported elsewhere)."""
+    from mlops_decl.actions.catalog import capabilities  # only for a project that retrains
+
     seen: dict[str, frozenset[Capability] | None] = {}
 
     def listed(name: str) -> frozenset[Capability] | None:
         if name not in seen:
-            seen[name] = capabilities(ws.providers.provider_class(name)) if ws.providers.exists(name) else None
+            seen[name] = (
+                capabilities(ws.providers.provider_class(name)) if ws.providers.exists(name) else None
+            )
         return seen[name]
 
     return listed
