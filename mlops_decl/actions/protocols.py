@@ -46,14 +46,30 @@ class EndInterrupted(Protocol):
 
 class Predict(Protocol):
     def __call__(
-        self, id: str, attrs: Attributes, rt: RuntimeContext, *, rows: list[dict[str, Any]]
+        self,
+        id: str,
+        attrs: Attributes,
+        rt: RuntimeContext,
+        *,
+        rows: list[dict[str, Any]],
+        capture: bool = True,
     ) -> Prediction: ...
 
 
 class Serve(Protocol):
     """Serve until interrupted (KeyboardInterrupt), then return where it served."""
 
-    def __call__(self, id: str, attrs: Attributes, rt: RuntimeContext, *, port: int) -> Served: ...
+    def __call__(
+        self,
+        id: str,
+        attrs: Attributes,
+        rt: RuntimeContext,
+        *,
+        port: int | None = None,
+        max_body_mb: float | None = None,
+        timeout: float | None = None,
+        capture: bool = True,
+    ) -> Served: ...
 
 
 class Materialize(Protocol):

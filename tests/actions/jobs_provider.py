@@ -120,7 +120,7 @@ class JobsProvider:
         )
 
     def predict(
-        self, id: str, attrs: Attributes, rt: RuntimeContext, rows: list[dict[str, Any]]
+        self, id: str, attrs: Attributes, rt: RuntimeContext, rows: list[dict[str, Any]], capture: bool = True
     ) -> Prediction:
         if self.settings["broken_predict"]:
             return Prediction(id, "m", 1, [1 / 0 for _ in rows])  # the SDK's own bug
