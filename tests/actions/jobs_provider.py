@@ -10,6 +10,7 @@ calls fail: `fail_runs` (the first N `run` calls raise a throttling error), `bro
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,11 @@ KINDS = ("dataset", "feature_group", "training_pipeline", "model", "registry_pol
 
 
 class _File:
+    """A JSON file; `lock` is held around each read-modify-write (the engine applies in threads)."""
+
     def __init__(self, path: Path):
         self.path = path
+        self.lock = threading.RLock()
 
     def load(self) -> dict[str, Any]:
         return json.loads(self.path.read_text()) if self.path.exists() else {}
@@ -39,24 +43,27 @@ class Objects(Handler):
         self.kind, self.file = kind, file  # type: ignore[misc]
 
     def read(self, id: str, prior: Attributes, op: Any = None) -> Attributes | None:
-        found: Attributes | None = self.file.load().get(f"{self.kind}.{id}")
+        with self.file.lock:
+            found: Attributes | None = self.file.load().get(f"{self.kind}.{id}")
         return found
 
     def create(self, desired: Attributes, op: Any = None) -> tuple[str, Attributes]:
         id = str(desired[NAME_KEY])
         attrs = {k: v for k, v in desired.items() if k != NAME_KEY}
-        data = self.file.load()
-        data[f"{self.kind}.{id}"] = attrs
-        self.file.save(data)
+        with self.file.lock:
+            data = self.file.load()
+            data[f"{self.kind}.{id}"] = attrs
+            self.file.save(data)
         return id, attrs
 
     def update(self, id: str, prior: Attributes, desired: Attributes, op: Any = None) -> Attributes:
         return self.create({**desired, NAME_KEY: id})[1]
 
     def delete(self, id: str, prior: Attributes, op: Any = None) -> None:
-        data = self.file.load()
-        data.pop(f"{self.kind}.{id}", None)
-        self.file.save(data)
+        with self.file.lock:
+            data = self.file.load()
+            data.pop(f"{self.kind}.{id}", None)
+            self.file.save(data)
 
 
 class JobsProvider:
