@@ -175,24 +175,37 @@ def file_models() -> tuple[type[BaseModel], type[BaseModel]]:
 
 
 SCHEMA_FILES = {"project.schema.json": 0, "resources.schema.json": 1}
+PROVIDER_DIR = "providers"  # providers/<type>.schema.json: each shipped provider's declared schema
 
 
 def generate() -> dict[str, str]:
-    """The schema files' contents by file name."""
+    """The schema files' contents by path relative to schemas/."""
     models = file_models()
     out: dict[str, str] = {}
     for filename, idx in SCHEMA_FILES.items():
         schema = models[idx].model_json_schema()
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         out[filename] = json.dumps(schema, indent=2, sort_keys=True) + "\n"
+    for name, doc in provider_schemas().items():
+        out[f"{PROVIDER_DIR}/{name}.schema.json"] = json.dumps(doc, indent=2, sort_keys=True) + "\n"
     return out
 
 
+def provider_schemas() -> dict[str, dict[str, Any]]:
+    """The JSON Schema of each provider this distribution ships (its settings, its block and
+    computed attributes per kind), from what the provider declares without being configured.
+    Third-party providers publish their own."""
+    from mlops_decl.provider import BUILTIN_PROVIDERS
+    from mlops_decl.provider_schema import schema_of
+
+    return {name: schema_of(ref.load()).to_json_schema(name) for name, ref in sorted(BUILTIN_PROVIDERS.items())}
+
+
 def write(directory: Path) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
     written = []
     for name, text in generate().items():
         path = directory / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         written.append(path)
     return written

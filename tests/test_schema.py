@@ -36,15 +36,33 @@ RESOURCES = _validator("resources.schema.json")
 def test_schemas_are_current() -> None:
     """Regenerate with `python -m mlops_decl.schema schemas/` when this fails."""
     generated = schema.generate()
-    on_disk = {p.name: p.read_text() for p in SCHEMAS.glob("*.json")}
+    on_disk = {p.relative_to(SCHEMAS).as_posix(): p.read_text() for p in SCHEMAS.rglob("*.json")}
     assert sorted(on_disk) == sorted(generated), "schemas/ holds other files than generate() writes"
     stale = [name for name, text in generated.items() if on_disk[name] != text]
     assert not stale, f"schemas/ is stale: {stale}; run `python -m mlops_decl.schema schemas/`"
 
 
 def test_schemas_declare_draft_2020_12() -> None:
-    for path in SCHEMAS.glob("*.json"):
+    for path in SCHEMAS.rglob("*.json"):
         assert json.loads(path.read_text())["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+def test_local_provider_schema_describes_its_settings_blocks_and_computed_attributes() -> None:
+    doc = _validator("providers/local.schema.json").schema
+    settings = Draft202012Validator(doc["properties"]["settings"])
+    assert settings.is_valid({"delay_ms": 5}) and not settings.is_valid({"delay_ms": "5"})
+    kinds = doc["properties"]["kinds"]["properties"]
+    endpoint = kinds["endpoint"]["properties"]
+    block = Draft202012Validator(endpoint["block"])
+    assert block.is_valid({"port": 8080}) and not block.is_valid({"port": 0}) and not block.is_valid({"prt": 1})
+    assert {"id", "url", "status", "serving_version"} <= set(endpoint["computed"]["properties"])
+    assert not Draft202012Validator(kinds["dataset"]["properties"]["block"]).is_valid({})  # takes none
+    for path in _example_files():  # every example's local settings fit
+        data = yaml.safe_load(path.read_text()) or {}
+        for name, body in (data.get("providers") or {}).items():
+            if (body or {}).get("type", name) == "local":
+                own = {k: v for k, v in (body or {}).items() if k != "type"}
+                assert settings.is_valid(own), (path, name)
 
 
 def _example_files() -> list[Path]:
