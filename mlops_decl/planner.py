@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlops_decl.config.expressions import UNKNOWN, Ref, contains_unknown, render
+from mlops_decl.config.project import ResourceConfig
 from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 from mlops_decl.diff import changed_fields
 from mlops_decl.hooks import Hooks
@@ -270,6 +271,8 @@ def _plan_one(
     provider = ws.provider_of(address)
     handler = ws.providers.handler(provider, rc.kind)
     rs = state.resources.get(address)
+    if rs is not None and rs.provider != provider:
+        raise DiagnosticError(_moved_provider(rc, rs.provider, provider))
     prior = refreshed.get(address) if rs is not None else None
     lifecycle = rc.body.get("lifecycle") or {}
     desired, _model = resolve_body(rc, lookup, ws.block_of(address))
@@ -352,6 +355,17 @@ def _plan_one(
             base.after = after
             planned[address] = (rs.id if rs else new_id, after)
     plan.changes[address] = base
+
+
+def _moved_provider(rc: ResourceConfig, recorded: str, configured: str) -> Diagnostic:
+    """An object cannot move between provider instances in place: each has its own account,
+    region or data dir, and deleting it on one while creating on the other is a choice."""
+    return Diagnostic(
+        f"{rc.address} is on provider `{recorded}` in the state but configured on `{configured}`",
+        rc.source(("provider",)) if "provider" in rc.body else rc.source(key=True),
+        hint=f"to move it, destroy it first (`mlops-decl destroy -target {rc.address}` with the old "
+        f"provider), or `mlops-decl state rm {rc.address}` and import it on `{configured}`",
+    )
 
 
 def _plan_destroy(ws: Workspace, state: State, plan: Plan, scope: set[str]) -> None:

@@ -75,7 +75,11 @@ def check_block(ws: Workspace, address: str, lookup: Callable[[Ref], Any]) -> li
                 f"{address}: the {block} provider takes no `{block}` block on a {rc.kind}",
                 rc.source((block,), key=True),
                 hint="remove it"
-                + (f"; it takes one on: {', '.join(takes)}" if takes else f"; the {block} provider takes no blocks"),
+                + (
+                    f"; it takes one on: {', '.join(takes)}"
+                    if takes
+                    else f"; the {block} provider takes no blocks"
+                ),
             )
         ]
     value = render(rc.body[block], lookup)
@@ -88,6 +92,8 @@ def check_block(ws: Workspace, address: str, lookup: Callable[[Ref], Any]) -> li
         {block: value},
         rc.positions,
         base=rc.path,
-        allowed_fields=lambda path, _value: provider_schema.field_names(schema, tuple(path[len(rc.path) + 1 :])),
+        allowed_fields=lambda path, _value: provider_schema.field_names(
+            schema, tuple(path[len(rc.path) + 1 :])
+        ),
     )
     return [Diagnostic(f"{address}: {d.summary}", d.source, d.hint, d.detail) for d in diags]

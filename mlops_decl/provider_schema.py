@@ -185,7 +185,12 @@ def _object(s: JSONSchema) -> dict[str, Any]:
     props: dict[str, JSONSchema] = s.get("properties") or {}
     extra = s.get("additionalProperties", True)
     if not props and isinstance(extra, dict):
-        return {"type": "dict", "keys_schema": {"type": "str"}, "values_schema": to_core(extra), "strict": True}
+        return {
+            "type": "dict",
+            "keys_schema": {"type": "str"},
+            "values_schema": to_core(extra),
+            "strict": True,
+        }
     required = set(s.get("required") or ())
     fields = {
         name: {"type": "typed-dict-field", "schema": to_core(sub), "required": name in required}

@@ -68,8 +68,12 @@ SCHEMA = ProviderSchema(
             },
         ),
         "monitor": KindSchema(
-            computed={"reference_profile": {"type": "object", "description": "the baseline's profile file and summary"}}
+            computed={
+                "reference_profile": {
+                    "type": "object",
+                    "description": "the baseline's profile file and summary",
+                }
+            }
         ),
     },
 )
-

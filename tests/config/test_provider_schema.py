@@ -5,33 +5,14 @@ and missing providers give one error at mlops.yaml:line:column, never a tracebac
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
 import pytest
+from provider_helpers import WITH_PROBE, one_error, write_project
 
 from mlops_decl.kinds import KINDS
 from mlops_decl.provider_schema import ProviderSchema, check_settings, errors, schema_of
-
-PLUGIN = Path(__file__).parent / "plugin"
-WITH_PROBE = {"PYTHONPATH": os.pathsep.join([str(PLUGIN), os.environ.get("PYTHONPATH", "")])}
-
-
-def _write(root: Path, mlops: str, ml: str = "") -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "mlops.yaml").write_text(mlops)
-    (root / "ml.yaml").write_text(ml)
-    return root
-
-
-def _one_error(err: str) -> re.Match[str]:
-    assert "Traceback" not in err, err
-    found = re.findall(r"^Error: .*$", err, re.M)
-    assert len(found) == 1, err
-    m = re.match(r"Error: (?P<file>[\w./-]+):(?P<line>\d+):(?P<col>\d+): (?P<summary>.*)", found[0])
-    assert m, f"no file:line:column in {found[0]!r}"
-    return m
 
 
 def test_local_schema_is_read_without_configure() -> None:
@@ -76,10 +57,10 @@ def test_provider_schema_types_need_no_pydantic() -> None:
     ],
 )
 def test_validate_checks_settings_offline(tmp_path: Path, run_cli, settings, at, says, hint) -> None:
-    root = _write(tmp_path / "p", f"project: p\n\nproviders:\n  local: {settings}\n")
+    root = write_project(tmp_path / "p", f"project: p\n\nproviders:\n  local: {settings}\n")
     rc, _, err = run_cli(["validate"], root)
     assert rc == 1
-    m = _one_error(err)
+    m = one_error(err)
     assert (m["file"], int(m["line"]), int(m["col"])) == ("mlops.yaml", *at), err
     assert says in m["summary"], err
     if hint:
@@ -88,8 +69,9 @@ def test_validate_checks_settings_offline(tmp_path: Path, run_cli, settings, at,
 
 
 def test_settings_reading_variables_are_checked_once_rendered(tmp_path: Path, run_cli) -> None:
-    root = _write(
-        tmp_path / "p", "project: p\nvariables:\n  d: {default: slow}\nproviders:\n  local: {delay_ms: '${var.d}'}\n"
+    root = write_project(
+        tmp_path / "p",
+        "project: p\nvariables:\n  d: {default: slow}\nproviders:\n  local: {delay_ms: '${var.d}'}\n",
     )
     rc, _, err = run_cli(["validate"], root)
     assert rc == 1 and "expected a whole number, got 'slow'" in err and "mlops.yaml:5:" in err, err
@@ -119,25 +101,27 @@ resources:
     ],
 )
 def test_local_block_is_checked_against_its_schema(tmp_path: Path, run_cli, block, at, says) -> None:
-    root = _write(tmp_path / "p", "project: p\n", ENDPOINT.format(block=block))
+    root = write_project(tmp_path / "p", "project: p\n", ENDPOINT.format(block=block))
     rc, _, err = run_cli(["validate"], root)
     assert rc == 1
-    m = _one_error(err)
+    m = one_error(err)
     assert (m["file"], int(m["line"]), int(m["col"])) == ("ml.yaml", *at), err
     assert m["summary"].startswith(says), err
 
 
 def test_block_on_a_kind_that_takes_none(tmp_path: Path, run_cli) -> None:
-    root = _write(tmp_path / "p", "project: p\n", "resources:\n  dataset:\n    d: {uri: d.csv, local: {x: 1}}\n")
+    root = write_project(
+        tmp_path / "p", "project: p\n", "resources:\n  dataset:\n    d: {uri: d.csv, local: {x: 1}}\n"
+    )
     rc, _, err = run_cli(["validate"], root)
-    m = _one_error(err)
+    m = one_error(err)
     assert rc == 1 and (m["line"], m["col"]) == ("3", "21"), err
     assert "takes no `local` block on a dataset" in err and "it takes one on: endpoint" in err
 
 
 def test_block_values_unknown_before_apply_are_not_judged(tmp_path: Path, run_cli) -> None:
     ml = ENDPOINT.format(block="      local: {port: '${model.m.latest_version}'}")
-    root = _write(tmp_path / "p", "project: p\n", ml)
+    root = write_project(tmp_path / "p", "project: p\n", ml)
     rc, _, err = run_cli(["validate"], root)
     assert rc == 0, err
 
@@ -147,9 +131,9 @@ def test_references_to_computed_attributes_follow_the_provider(tmp_path: Path, r
         "project: p\nproviders:\n  local: {}\n  probe: {region: eu}\noutputs:\n"
         "  url: ${endpoint.api.url}\n  arn: ${endpoint.api.arn}\n"
     )
-    root = _write(tmp_path / "p", mlops, ENDPOINT.format(block=""))
+    root = write_project(tmp_path / "p", mlops, ENDPOINT.format(block=""))
     rc, _, err = run_cli(["validate"], root, env=WITH_PROBE)
-    m = _one_error(err)
+    m = one_error(err)
     assert (m["file"], m["line"]) == ("mlops.yaml", "7") and "`endpoint.api` has no attribute `arn`" in err
     assert "url" in err  # the hint lists what the local provider computes
     probe_api = ENDPOINT.format(block="      provider: probe\n      probe: {image_uri: img}")
@@ -160,7 +144,9 @@ def test_references_to_computed_attributes_follow_the_provider(tmp_path: Path, r
 
 
 def test_third_party_settings_are_checked_at_their_entry(tmp_path: Path, run_cli) -> None:
-    root = _write(tmp_path / "p", "project: p\ndefault_provider: probe\nproviders:\n  probe: {regoin: eu}\n")
+    root = write_project(
+        tmp_path / "p", "project: p\ndefault_provider: probe\nproviders:\n  probe: {regoin: eu}\n"
+    )
     rc, _, err = run_cli(["validate"], root, env=WITH_PROBE)
     assert rc == 1 and "Traceback" not in err
     assert "mlops.yaml:4:11: unknown field `regoin` in providers.probe" in err
@@ -176,7 +162,7 @@ def test_third_party_settings_are_checked_at_their_entry(tmp_path: Path, run_cli
 )
 def test_failing_configure_or_check_is_one_error_at_the_entry(tmp_path: Path, run_cli, setting, says) -> None:
     mlops = f"project: p\ndefault_provider: probe\nproviders:\n  probe: {{region: eu, {setting}}}\n"
-    root = _write(tmp_path / "p", mlops, "resources:\n  model:\n    m: {}\n")
+    root = write_project(tmp_path / "p", mlops, "resources:\n  model:\n    m: {}\n")
     rc, _, err = run_cli(["validate"], root, env=WITH_PROBE)
     assert rc == 0, err  # offline: the settings fit the schema
     commands = [["plan"], ["apply", "--auto-approve"]]
@@ -185,29 +171,33 @@ def test_failing_configure_or_check_is_one_error_at_the_entry(tmp_path: Path, ru
     for command in commands:
         rc, out, err = run_cli(command, root, env=WITH_PROBE)
         assert rc == 1, (command, out, err)
-        m = _one_error(err)
+        m = one_error(err)
         assert (m["file"], m["line"], m["col"]) == ("mlops.yaml", "4", "3"), (command, err)
         assert m["summary"] == says, (command, err)
 
 
 def test_provider_missing_from_the_installation(tmp_path: Path, run_cli) -> None:
     mlops = "project: p\nproviders:\n  local: {}\n  aws_eu: {type: sagemaker, region: eu-west-1}\n"
-    root = _write(tmp_path / "p", mlops, "resources:\n  model:\n    m: {provider: aws_eu}\n")
+    root = write_project(tmp_path / "p", mlops, "resources:\n  model:\n    m: {provider: aws_eu}\n")
     for command in (["validate"], ["plan"]):
         rc, _, err = run_cli(command, root)
-        m = _one_error(err)
+        m = one_error(err)
         assert rc == 1 and (m["file"], m["line"], m["col"]) == ("mlops.yaml", "4", "3"), err
         assert "provider `aws_eu` has type `sagemaker`, which is not installed" in err
         assert "pip install 'mlops-decl[sagemaker]'" in err
 
 
 def test_provider_recorded_in_state_but_not_installed(tmp_path: Path, run_cli) -> None:
-    root = _write(tmp_path / "p", "project: p\n", "resources:\n  model:\n    m: {}\n")
+    root = write_project(tmp_path / "p", "project: p\n", "resources:\n  model:\n    m: {}\n")
     rc, _, err = run_cli(["apply", "--auto-approve"], root)
     assert rc == 0, err
     state_file = root / ".mlops" / "state.json"
     state = json.loads(state_file.read_text())
-    state["resources"]["model.gone"] = {**state["resources"]["model.m"], "provider": "sagemaker", "id": "gone"}
+    state["resources"]["model.gone"] = {
+        **state["resources"]["model.m"],
+        "provider": "sagemaker",
+        "id": "gone",
+    }
     state["serial"] += 1
     state_file.write_text(json.dumps(state))
     rc, _, err = run_cli(["plan"], root)
@@ -219,7 +209,7 @@ def test_provider_recorded_in_state_but_not_installed(tmp_path: Path, run_cli) -
 
 def test_computed_attributes_moving_are_not_drift(tmp_path: Path, run_cli) -> None:
     mlops = "project: p\ndefault_provider: probe\nproviders:\n  probe: {region: eu}\n"
-    root = _write(tmp_path / "p", mlops, "resources:\n  model:\n    m: {description: one}\n")
+    root = write_project(tmp_path / "p", mlops, "resources:\n  model:\n    m: {description: one}\n")
     rc, _, err = run_cli(["apply", "--auto-approve"], root, env=WITH_PROBE)
     assert rc == 0, err
     objects = root / ".mlops" / "probe" / "objects.json"

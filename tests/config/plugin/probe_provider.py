@@ -26,7 +26,10 @@ SCHEMA = ProviderSchema(
         "endpoint": KindSchema(
             block={
                 "type": "object",
-                "properties": {"image_uri": {"type": "string"}, "memory_mb": {"type": "integer", "minimum": 128}},
+                "properties": {
+                    "image_uri": {"type": "string"},
+                    "memory_mb": {"type": "integer", "minimum": 128},
+                },
                 "required": ["image_uri"],
                 "additionalProperties": False,
             },
