@@ -43,7 +43,11 @@ def init() -> None:
         click.echo("Added .mlops/ to .gitignore")
     project = load_project(root)
     installed = available_providers()
-    wanted = {project.settings.default_provider, *project.settings.providers}
+    from mlops_decl.provider_set import ProviderSet
+
+    instances = ProviderSet(root, project.settings.project, project.settings.providers, {})
+    # provider types, not instance names: `aws_eu: {type: sagemaker}` needs sagemaker
+    wanted = {instances.type_of(n) for n in (project.settings.default_provider, *project.settings.providers)}
     for name in sorted(wanted):
         if name in installed:
             mark = click.style("ok", fg="green")
