@@ -7,10 +7,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from mlops_decl.actions.results import Materialized, OnlineRow
-from mlops_decl.providers.local.features import materialize, online, online_table, training_set
 
+from mlops_decl.actions.results import Materialized, OnlineRow
 from mlops_decl.provider import ProviderError, RuntimeContext
+from mlops_decl.providers.local.features import materialize, online, online_table, training_set
 
 FEATURES = [{"name": "spend", "dtype": "float"}, {"name": "plan", "dtype": "string"}]
 

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from mlops_decl.providers.local import files
 
 

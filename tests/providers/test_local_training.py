@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from mlops_decl.providers.local.training import infer_task, train
 
 from mlops_decl.provider import ProviderError, RuntimeContext
+from mlops_decl.providers.local.training import infer_task, train
 
 CONTRACT = {
     "run_id", "model", "version", "metrics", "params", "dataset_versions", "config_hash", "git_commit", "rows",
