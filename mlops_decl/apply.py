@@ -347,13 +347,11 @@ class Applier:
         still finish: the next apply reads it); an error taints it, unless nothing was made."""
         if isinstance(exc, CallTimeout):
             return
-        try:
+        with contextlib.suppress(Closed):  # the user stopped waiting: leave it as recorded
             if self._gone(change, handler, id, attrs):
                 self._forget(change.address)
             else:
                 self._save(change, id, attrs, TAINTED)
-        except Closed:
-            pass
 
     def _save_checked(self, change: Change, id: str, final: dict[str, Any], got: dict[str, Any]) -> None:
         """Save what create/update returned; when it broke a value the plan knew, save the

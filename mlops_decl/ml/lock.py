@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlops_decl.diagnostics import Diagnostic, DiagnosticError
@@ -22,13 +21,10 @@ WAIT_SECONDS = 300.0  # a promotion loads two models and scores a split: seconds
 
 
 @contextmanager
-def promotion_lock(backend: StateBackend | Path, model: str, wait: float = WAIT_SECONDS) -> Iterator[None]:
-    """Hold model `model`'s promotion lock, waiting up to `wait` seconds for another holder
-    (a project directory means its default local backend)."""
-    from mlops_decl.state import LockHeld, LockInfo, open_state_backend
+def promotion_lock(backend: StateBackend, model: str, wait: float = WAIT_SECONDS) -> Iterator[None]:
+    """Hold model `model`'s promotion lock, waiting up to `wait` seconds for another holder."""
+    from mlops_decl.state import LockHeld, LockInfo
 
-    if isinstance(backend, Path):
-        backend = open_state_backend(backend, {})
     lock = backend.lock(f"promotion/{model}")
     try:
         lock.acquire(LockInfo.new(f"promote {model}", lock.describe()), wait)

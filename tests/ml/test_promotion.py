@@ -14,6 +14,7 @@ from mlops_decl.ml import promotion
 from mlops_decl.ml.evidence import AliasConflict, ModelActions
 from mlops_decl.ml.lock import promotion_lock
 from mlops_decl.provider import ProviderError
+from mlops_decl.state import open_state_backend
 
 MODEL = {"name": "churn"}
 
@@ -48,7 +49,7 @@ def evaluate(actions):  # noqa: ANN001, ANN201
 @pytest.fixture
 def promote(actions, project: Path):  # noqa: ANN001, ANN201
     return lambda policy, version: promotion.promote(
-        actions, policy, version, lambda: promotion_lock(project, "model.churn")
+        actions, policy, version, lambda: promotion_lock(open_state_backend(project, {}), "model.churn")
     )
 
 
@@ -266,7 +267,7 @@ def test_the_alias_moves_only_from_the_champion_the_gates_compared_against(
         return actions.call(action, **kwargs)
 
     with pytest.raises(AliasConflict, match="points at version 1, not no version the gates compared"):
-        promotion.promote(ModelActions(racing), compare, v2, lambda: promotion_lock(project, "model.churn"))
+        promotion.promote(ModelActions(racing), compare, v2, lambda: promotion_lock(open_state_backend(project, {}), "model.churn"))
     assert alias_of(local_mlflow) == {"champion": v1}
 
 
