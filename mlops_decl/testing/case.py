@@ -64,6 +64,9 @@ class ProviderCase:
     # what else `import` accepts for an object besides its id (its name, an ARN), when the
     # handlers have import_
     import_refs: Callable[[str, str, Fields], list[str]] = lambda kind, id, attrs: []
+    # runtime actions to call on the samples, by (kind, action): (handle, id, attributes) ->
+    # the call's keyword arguments (preparing the service first where the action needs it)
+    actions: dict[tuple[str, str], Callable[[Any, str, Fields], dict[str, Any]]] = field(default_factory=dict)
 
     def sample(self, kind: str) -> Sample:
         for s in self.samples:

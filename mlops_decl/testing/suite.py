@@ -39,6 +39,8 @@ class ProviderConformance:
         samples = self.case.samples
         if "kind" in metafunc.fixturenames:
             metafunc.parametrize("kind", [s.kind for s in samples])
+        if "action" in metafunc.fixturenames:
+            metafunc.parametrize("action", [f"{kind}.{name}" for kind, name in self.case.actions])
         if "replace_kind" in metafunc.fixturenames:
             metafunc.parametrize("replace_kind", [s.kind for s in samples if s.force_new is not None])
 
@@ -248,6 +250,35 @@ class ProviderConformance:
                 assert other.import_(kind, "no-such-object-0") is None
         finally:
             other.close()
+
+    # -- runtime actions ------------------------------------------------------------------
+    def test_listed_actions_are_in_the_catalog(self, harness: Harness) -> None:
+        from mlops_decl.actions.catalog import SPECS, capabilities
+
+        listed = capabilities(self.case.provider)  # the class: nothing configured
+        assert not listed - set(SPECS), f"actions the protocol does not have: {sorted(listed - set(SPECS))}"
+        assert set(self.case.actions) <= listed, "the case calls actions the provider does not list"
+        for kind, name in sorted(listed):
+            assert kind in harness.provider.kinds(), f"{kind}.{name}: the provider has no {kind}"
+            assert callable(harness.provider.action(kind, name)), f"{kind}.{name} is listed but not there"
+
+    def test_action_results_match_their_types(self, harness: Harness, action: str) -> None:
+        from mlops_decl.actions.catalog import spec
+        from mlops_decl.actions.invoke import invoke
+        from mlops_decl.provider import RuntimeContext
+
+        kind, name = action.split(".", 1)
+        sample = self.case.sample(kind)
+        id, attrs = harness.ensure(sample)
+        arguments = self.case.actions[(kind, name)](harness.handle, id, attrs)
+        state = {f"{k}.{self.case.sample(k).name}": (k, i, a) for k, (i, a) in harness.made.items()}
+        rt = RuntimeContext(harness.root, "conformance", None, "conformance", state)
+        address = f"{kind}.{sample.name}"
+        result = invoke(
+            harness.provider, harness.provider.name, address, kind, name, id, attrs, rt, **arguments
+        )
+        found = spec(kind, name)
+        assert found is not None and isinstance(result, found.result_type())
 
     # -- the engine end to end -----------------------------------------------------------
     def test_the_engine_applies_and_imports_every_sample_and_the_next_plan_is_empty(

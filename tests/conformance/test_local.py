@@ -101,6 +101,12 @@ CASE = ProviderCase(
         ),
     ],
     import_refs=lambda kind, id, attrs: [f"models:/{id}"] if kind == "model" else [],
+    # `run` trains in process (seconds): the runtime tests call it, through the same typed invoke
+    actions={
+        ("feature_group", "materialize"): lambda handle, id, attrs: {},
+        ("model", "list_versions"): lambda handle, id, attrs: {},
+        ("monitor", "reference_data"): lambda handle, id, attrs: {"read": True},
+    },
     bad_settings=[
         ({"delay_ms": -1}, ("delay_ms",)),
         ({"delay_ms": "fast"}, ("delay_ms",)),

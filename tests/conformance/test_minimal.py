@@ -19,6 +19,12 @@ def platform(project_dir: Path) -> Iterator[Platform]:
         yield service
 
 
+def with_a_version(service: Platform, id: str, attrs: dict) -> dict:
+    """list_versions has something to list: the platform registers a version first."""
+    service.register(id)
+    return {}
+
+
 COLLECTIONS = {"dataset": "datasets", "model": "models"}
 NAMES = {"dataset": "sales", "model": "churn"}
 
@@ -46,6 +52,7 @@ CASE = ProviderCase(
     throttle=lambda service, n: service.throttle(n),
     remove=lambda service, kind, id: service.remove(COLLECTIONS[kind], id),
     import_refs=lambda kind, id, attrs: [NAMES[kind]],
+    actions={("model", "list_versions"): with_a_version},
 )
 
 TestMinimalConformance = conformance(CASE)

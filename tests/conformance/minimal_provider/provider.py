@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from mlops_decl.provider import Handler, ProviderContext, ProviderError
 from mlops_decl.provider_schema import ProviderSchema
 
+from .actions import ACTIONS
 from .client import Client
 from .dataset import DatasetHandler
 from .model import ModelHandler
@@ -32,6 +35,18 @@ class MinimalProvider:
         client = Client(parse(settings))  # no API call: the first one is the first read
         with self._lock:
             self._client, self._handlers = client, {}
+
+    @classmethod
+    def actions(cls) -> frozenset[tuple[str, str]]:
+        return frozenset(ACTIONS)
+
+    def action(self, kind: str, name: str) -> Callable[..., Any] | None:
+        fn = ACTIONS.get((kind, name))
+        with self._lock:
+            client = self._client
+        if fn is None or client is None:
+            return None
+        return functools.partial(fn, client)
 
     def kinds(self) -> frozenset[str]:
         return frozenset(HANDLERS)

@@ -2,7 +2,7 @@
 
     POST   /v1/<collection>            {name, ...}  -> 201 object | 409 {error, id}
     GET    /v1/<collection>?name=N                  -> 200 {items: [...]}
-    GET    /v1/<collection>/<id>                    -> 200 object | 404
+    GET    /v1/<collection>/<id>                    -> 200 object | 404 (a model lists its versions)
     PATCH  /v1/<collection>/<id>       {fields}     -> 200 object | 404
     DELETE /v1/<collection>/<id>                    -> 204 | 404
 
@@ -44,6 +44,16 @@ class Platform:
     def throttle(self, n: int) -> None:
         with self.lock:
             self.throttled = n
+
+    def register(self, model_id: str, run_id: str = "run-1") -> int:
+        """A new version of a model, as a training job on the platform registers one."""
+        with self.lock:
+            model = self.objects["models"][model_id]
+            number = len(model["versions"]) + 1
+            created = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+            model["versions"].append({"version": number, "run_id": run_id, "created": created})
+            model["latest_version"] = number
+            return number
 
     def remove(self, collection: str, id: str) -> None:
         """Delete behind the client's back (another team, the console)."""
@@ -130,6 +140,7 @@ def _stamp(collection: str, obj: dict[str, Any]) -> None:
     else:
         obj.setdefault("latest_version", None)
         obj.setdefault("aliases", {})
+        obj.setdefault("versions", [])
 
 
 def _handler_for(platform: Platform) -> type[BaseHTTPRequestHandler]:
