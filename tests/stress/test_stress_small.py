@@ -16,7 +16,9 @@ def test_crash_harness_small(tmp_path: Path) -> None:
 
 
 def test_concurrency_harness_small(tmp_path: Path) -> None:
-    summary = concurrency_harness.run(trials=2, resources=15, seed=5, workdir=tmp_path)
+    # Slow provider calls keep the winner holding the lock well past the loser's start-up, which
+    # a loaded CI machine can stretch by hundreds of milliseconds.
+    summary = concurrency_harness.run(trials=2, resources=15, seed=5, delay_ms=250, workdir=tmp_path)
     assert summary["passed"] == 2, summary["failures"]
     assert summary["exactly_one_proceeded"] == 2
 
