@@ -390,7 +390,9 @@ def apply_plan(
     hooks = hooks or Hooks()
     state = store.read()
     fresh = state.serial == 0 and plan.serial == 0 and not state.resources  # no state yet: no lineage either
-    if not fresh and (state.lineage != plan.lineage or state.serial != plan.serial):
+    # Writes that only anchored the audit log (a run, a drift check) leave the plan current.
+    current = state.content_serial() <= plan.serial <= state.serial
+    if not fresh and (state.lineage != plan.lineage or not current):
         raise DiagnosticError(
             Diagnostic(
                 "the saved plan is stale: the state changed since it was made "
@@ -421,8 +423,8 @@ def apply_plan(
         applier.result.abandoned = list(walked.abandoned)
     applier.result.interrupted = bool(stop and stop.is_set() or abandon and abandon.is_set())
     store.set_outputs(_outputs(ws, applier, plan))
+    _audit(ws, plan, applier.result, store)
     store.compact()
-    _audit(ws, plan, applier.result)
     return applier.result
 
 
@@ -432,14 +434,16 @@ def _failure(address: str, exc: BaseException, ws: Workspace) -> Diagnostic:
     return provider_diagnostic(address, exc, ws)
 
 
-def _audit(ws: Workspace, plan: Plan, result: ApplyResult) -> None:
+def _audit(ws: Workspace, plan: Plan, result: ApplyResult, store: StateStore) -> None:
+    """The apply's entry, then the log's anchor in the state (mlops_decl/audit.py)."""
     import hashlib
     import json
 
     from mlops_decl.audit import audit_log
 
     plan_hash = hashlib.sha256(json.dumps(plan.to_json(), sort_keys=True, default=str).encode()).hexdigest()
-    audit_log(ws.root, ws.project.settings.backend).append(
+    log = audit_log(ws.root, ws.project.settings.backend)
+    log.append(
         "apply",
         {
             "mode": plan.mode,
@@ -458,6 +462,9 @@ def _audit(ws: Workspace, plan: Plan, result: ApplyResult) -> None:
             "ok": result.ok,
         },
     )
+    anchor = log.anchor()  # the log's end: this entry, or one appended since
+    if anchor is not None:
+        store.record_audit(anchor)
 
 
 def _record_refresh(plan: Plan, store: StateStore, state: State) -> None:

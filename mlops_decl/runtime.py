@@ -42,6 +42,7 @@ class Runtime:
     state: State
     emit: Callable[[str], None]
     _backend: StateBackend | None = None
+    _unanchored: bool = False  # said once that an entry's anchor waits for another command
 
     @property
     def backend(self) -> StateBackend:
@@ -52,7 +53,16 @@ class Runtime:
 
     @property
     def audit(self) -> AuditLog:
-        return AuditLog(self.backend.audit)
+        return AuditLog(self.backend.audit, anchored=self._anchor)
+
+    def _anchor(self, anchor: dict[str, Any]) -> None:
+        """Record the log's new end in the state, so `audit verify` sees it cut off or rewritten."""
+        from mlops_decl.audit import record_anchor
+
+        why = record_anchor(self.backend, anchor)
+        if why is not None and not self._unanchored:
+            self._unanchored = True
+            self.emit(f"audit: the log's new entries are anchored in the state by the next write ({why})")
 
     def context(self, started: Callable[[str, str | None], None] | None = None) -> RuntimeContext:
         return RuntimeContext(

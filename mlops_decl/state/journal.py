@@ -1,6 +1,6 @@
 """The state journal's entries and their replay, whatever stores them.
 
-An entry is one change: `{"serial": n, "lineage": ..., "op": "put" | "rm" | "outputs", ...}`,
+An entry is one change: `{"serial": n, "lineage": ..., "op": "put" | "rm" | "outputs" | "audit", ...}`,
 each the snapshot's next serial. The local backend appends them as JSON lines to one file; an
 object-store backend can write one object per entry under its serial with a conditional put
 (if-none-match), which is the serial-conditional write itself: of two writers that saw the
@@ -45,6 +45,9 @@ def apply(state: State, e: Entry, where: str = "the state journal") -> None:
             state.resources.pop(e["address"], None)
         elif op == "outputs":
             state.outputs = e["outputs"]
+        elif op == "audit":  # the audit log's anchor only: what saved plans compare stays put
+            base = state.content_serial()
+            state.audit = {**e["audit"], "serial": e["serial"], "base": base}
         else:
             raise StateError(f"unknown journal operation {op!r} (written by a newer mlops-decl?)")
     except KeyError as exc:

@@ -185,6 +185,14 @@ class LocalStateStore:
         with self._mu:
             return self._record("outputs", {"outputs": outputs})
 
+    def record_audit(self, anchor: dict[str, Any]) -> int:
+        with self._mu:
+            state = self._loaded()
+            recorded = state.audit or {}
+            if (recorded.get("entries"), recorded.get("head")) == (anchor["entries"], anchor["head"]):
+                return state.serial
+            return self._record("audit", {"audit": {"entries": anchor["entries"], "head": anchor["head"]}})
+
     def _record(self, op: str, payload: dict[str, Any]) -> int:
         with self._commit() as state:
             if not self._has_snapshot or not self._journal_clean:

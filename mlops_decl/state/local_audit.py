@@ -36,6 +36,17 @@ class FileAuditStore:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
         return entry
 
+    def last(self) -> Entry | None:
+        """The newest entry, read from the end under a shared lock (never a half-written line)."""
+        if not self.path.exists():
+            return None
+        with open(self.path, "rb") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_SH)
+            try:
+                return _last_entry(fh)
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
     def records(self) -> Iterator[tuple[int, str]]:
         if not self.path.exists():
             return

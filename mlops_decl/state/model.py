@@ -87,19 +87,34 @@ class State:
     lineage: str = ""  # uuid4 fixed when the state is created; tells unrelated states apart
     resources: dict[str, ResourceState] = field(default_factory=dict)
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {"value", "sensitive"}
+    # The audit log's anchor (mlops_decl/audit.py): {"entries", "head"} of the log when it was
+    # last recorded, and {"serial", "base"}: the serial of that anchor-only write and the serial
+    # of the last write before it that changed resources or outputs (saved plans compare that).
+    audit: dict[str, Any] | None = None
 
     @classmethod
     def new(cls) -> State:
         return cls(lineage=str(uuid.uuid4()))
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "format_version": self.format_version,
             "serial": self.serial,
             "lineage": self.lineage,
             "resources": {a: self.resources[a].to_json() for a in sorted(self.resources)},
             "outputs": {n: self.outputs[n] for n in sorted(self.outputs)},
         }
+        if self.audit is not None:
+            out["audit"] = self.audit
+        return out
+
+    def content_serial(self) -> int:
+        """The serial of the last write that changed resources or outputs: writes that only
+        record the audit anchor since then leave what a saved plan was made from as it was."""
+        a = self.audit
+        if a is not None and a.get("serial") == self.serial and isinstance(a.get("base"), int):
+            return int(a["base"])
+        return self.serial
 
     @classmethod
     def from_json(cls, data: Any) -> State:
@@ -117,12 +132,20 @@ class State:
             raise StateError("`resources` must be an object keyed by address")
         if not isinstance(outputs, dict) or not all(isinstance(o, dict) for o in outputs.values()):
             raise StateError('`outputs` must map names to {"value": ..., "sensitive": bool}')
+        audit = data.get("audit")
+        if audit is not None and not (
+            isinstance(audit, dict)
+            and isinstance(audit.get("entries"), int)
+            and isinstance(audit.get("head"), str)
+        ):
+            raise StateError('`audit` must be {"entries": N, "head": HASH, ...}, the audit log\'s anchor')
         return cls(
             format_version=FORMAT_VERSION,
             serial=serial,
             lineage=lineage,
             resources={a: ResourceState.from_json(a, r) for a, r in resources.items()},
             outputs={n: dict(o) for n, o in outputs.items()},
+            audit=dict(audit) if audit is not None else None,
         )
 
 

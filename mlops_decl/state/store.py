@@ -66,6 +66,12 @@ class StateStore(Protocol):
         """Replace all outputs ({"value": ..., "sensitive": bool} each); returns the new serial."""
         ...
 
+    def record_audit(self, anchor: dict[str, Any]) -> int:
+        """Record the audit log's anchor ({"entries": N, "head": HASH} of its last entry), as
+        journal op "audit" (state/journal.py); no write, same serial, if it is recorded already.
+        Returns the serial."""
+        ...
+
     def write(self, state: State, keep_serial: bool = False) -> None:
         """Replace the whole state atomically (state push). The serial becomes
         max(current, incoming) + 1 so saved plans go stale, unless keep_serial."""

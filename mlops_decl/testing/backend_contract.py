@@ -327,3 +327,20 @@ class BackendContract:
         assert log.verify() == (40, [])
         seen = sorted((e["data"]["writer"], e["data"]["i"]) for e in log.entries())
         assert seen == sorted((f"w{w}", i) for w in range(2) for i in range(20))
+
+    def test_the_audit_anchor_is_kept_with_the_state(self, setup: Setup) -> None:
+        """The anchor `audit verify` checks the log against lives in the state document, and an
+        anchor-only write leaves the serial saved plans compare (content_serial) where it was."""
+        backend = setup.open()
+        log = AuditLog(backend.audit)
+        before = backend.store.put_resource(_rs("a", x=1))
+        entry = log.append("run", {"i": 1})
+        anchor = {"entries": entry["seq"], "head": entry["hash"]}
+        after = backend.store.record_audit(anchor)
+        assert after == before + 1 and backend.store.record_audit(anchor) == after  # once only
+        backend.store.compact()
+        st = setup.open().store.read()
+        assert (st.audit or {})["entries"] == 1 and (st.audit or {})["head"] == entry["hash"]
+        assert st.serial == after and st.content_serial() == before
+        assert setup.open().store.put_resource(_rs("b")) == after + 1
+        assert setup.open().store.read().content_serial() == after + 1

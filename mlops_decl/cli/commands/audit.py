@@ -39,6 +39,15 @@ def audit(ctx: click.Context, as_json: bool, events: tuple[str, ...]) -> None:
         click.echo(f"{e['seq']:>5}  {e['time'][:19]}  {e['who']:<24} {e['event']:<10} {_summary(e)}")
 
 
+def _unanchored(n: int) -> str:
+    if n == 0:
+        return "nothing to anchor yet."
+    return (
+        "the state records no anchor, so a cut-off end or a rewritten chain would not show; "
+        "the next apply or run records one."
+    )
+
+
 def _summary(e: dict[str, Any]) -> str:
     d = e.get("data") or {}
     ev = e.get("event")
@@ -76,18 +85,29 @@ def _summary(e: dict[str, Any]) -> str:
 @audit.command("verify")
 @handle_errors
 def verify() -> None:
-    """Check the hash chain; exit 1 and name the entries that were tampered with."""
-    from mlops_decl.audit import audit_log
-    from mlops_decl.cli.common import backend_settings
+    """Check the hash chain against the anchor the state keeps; exit 1 and name the entries
+    that were tampered with, cut off or rewritten."""
+    from mlops_decl.audit import AuditLog
+    from mlops_decl.cli.common import state_backend
 
-    log = audit_log(Path.cwd(), backend_settings(Path.cwd()))
-    n, problems = log.verify()
+    backend = state_backend(Path.cwd())
+    log = AuditLog(backend.audit)
+    anchor = backend.store.read().audit
+    n, problems = log.verify(anchor)
     if problems:
         for p in problems:
             click.echo(click.style(f"Error: .mlops/audit.jsonl:{p.line}: {p.message}", fg="red"), err=True)
         click.echo(f"{len(problems)} problem(s) in {n} entries: the audit log was tampered with.", err=True)
         sys.exit(1)
-    click.echo(click.style(f"Audit log intact: {n} entries, hash chain verified.", fg="green"))
+    if anchor is None:
+        click.echo(click.style(f"Audit log chain intact: {n} entries; ", fg="green") + _unanchored(n))
+    else:
+        later = n - int(anchor["entries"])
+        tail = f"; the {later} after it are checked by the chain alone" if later > 0 else ""
+        click.echo(
+            click.style(f"Audit log intact: {n} entries, hash chain verified", fg="green")
+            + f", and it holds the {anchor['entries']} the state anchored{tail}."
+        )
     for e in log.pending():
         d = e.get("data") or {}
         click.echo(
