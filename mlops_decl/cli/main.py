@@ -83,6 +83,9 @@ def main(argv: list[str] | None = None) -> Any:
     # pydantic looks for observability plugins by reading every installed package's entry
     # points (~12 ms a start); the CLI has no use for them. A value the user set still wins.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    # The CLI runs offline: libraries that report usage (MLflow's telemetry) honour the
+    # DO_NOT_TRACK convention. The application sets it, never a provider; a user's value wins.
+    os.environ.setdefault("DO_NOT_TRACK", "true")
 
     try:
         return cli.main(args=argv, prog_name="mlops-decl", standalone_mode=True)

@@ -3,7 +3,6 @@ catalog-backed lifecycle most kinds use as is."""
 
 from __future__ import annotations
 
-import atexit
 import os
 import time
 from abc import abstractmethod
@@ -25,6 +24,7 @@ from mlops_decl.provider import (
 
 from .catalog import Catalog
 from .files import FileInspector
+from .privacy import owner_only, tighten_at_exit
 from .registry import Registry
 from .settings import SCHEMA
 from .store import FeatureStore
@@ -56,11 +56,15 @@ class LocalEnv:
             d.mkdir(mode=0o700, exist_ok=True)
             os.chmod(d, 0o700)
         self._private = True
-        # SQLite, DuckDB, MLflow and numpy create files through the umask, some of them in
-        # threads of their own: from here on the process creates them owner-only, so one
-        # killed before it can tighten them leaves none that others can read.
-        os.umask(os.umask(0o077) | 0o077)
-        _tighten_at_exit(self.ctx.data_dir)
+        tighten_at_exit(self.ctx.data_dir)
+
+    def tighten(self) -> None:
+        """Make owner-only what the libraries just created below the data directory. SQLite,
+        DuckDB, MLflow and numpy create files through the umask, and the process's umask is
+        not a provider's to change: so every call that writes ends here, and a process killed
+        after it leaves nothing others can read. The SQLite files are created owner-only."""
+        if self._private:
+            owner_only(self.ctx.data_dir)
 
     @property
     def project_dir(self) -> Path:
@@ -80,39 +84,7 @@ class LocalEnv:
         self.catalog.close()
         self.store.close()
         if self._private:
-            _owner_only(self.ctx.data_dir)
-
-
-_AT_EXIT: set[Path] = set()
-
-
-def _tighten_at_exit(directory: Path) -> None:
-    """Tighten `directory` when the process exits (a command does not close its providers):
-    what an older version, or a process with a looser umask, made there."""
-    if not _AT_EXIT:
-        atexit.register(lambda: list(map(_owner_only, sorted(_AT_EXIT))))
-    _AT_EXIT.add(directory)
-
-
-def _owner_only(directory: Path) -> None:
-    """Drop group and other bits from everything under `directory`. SQLite, DuckDB, MLflow and
-    numpy create their files through the umask (0644 by default); the 0700 directory already
-    keeps others out, this keeps them out of copies and backups of it too."""
-    try:
-        entries = list(os.scandir(directory))
-    except OSError:
-        return
-    for entry in entries:
-        try:
-            mode = entry.stat(follow_symlinks=False).st_mode
-            if entry.is_dir(follow_symlinks=False):
-                _owner_only(Path(entry.path))
-            elif entry.is_symlink():
-                continue
-            if mode & 0o077:
-                os.chmod(entry.path, mode & 0o700)
-        except OSError:  # removed meanwhile (SQLite's -shm at close): nothing to tighten
-            continue
+            owner_only(self.ctx.data_dir)
 
 
 def name_of(desired: Attributes) -> str:
@@ -176,12 +148,18 @@ class LocalHandler(Handler):
         op.record_id(name, clean(desired))
         self.env.pause()
         self.env.make_private()
-        return self._create(desired)
+        try:
+            return self._create(desired)
+        finally:
+            self.env.tighten()
 
     def update(self, id: str, prior: Attributes, desired: Attributes, op: Operation = DETACHED) -> Attributes:
         self.env.pause()
         self.env.make_private()
-        return self._update(id, prior, desired)
+        try:
+            return self._update(id, prior, desired)
+        finally:
+            self.env.tighten()
 
     def delete(self, id: str, prior: Attributes, op: Operation = DETACHED) -> None:
         self.env.pause()

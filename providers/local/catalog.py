@@ -17,6 +17,8 @@ from typing import Any
 
 from mlops_decl.provider import ProviderError
 
+from .privacy import private_file
+
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -67,6 +69,7 @@ class Catalog:
             try:
                 self._prepare()
                 self.path.parent.mkdir(parents=True, exist_ok=True)
+                private_file(self.path)
                 conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")

@@ -60,6 +60,16 @@ ACTIONS: dict[tuple[str, str], str] = {
 }
 
 
+def _in_private(fn: Any, env: LocalEnv, *args: Any, **kwargs: Any) -> Any:
+    """An action with the data directory owner-only before, and what it wrote tightened after
+    (training runs write MLflow artifacts, serving its capture store)."""
+    env.make_private()
+    try:
+        return fn(env, *args, **kwargs)
+    finally:
+        env.tighten()
+
+
 class LocalProvider:
     name = "local"
 
@@ -107,9 +117,7 @@ class LocalProvider:
         target = ACTIONS.get((kind, name))
         if target is None:
             return None
-        fn = _load(target)
-        env = self.env
-        return functools.partial(fn, env)
+        return functools.partial(_in_private, _load(target), self.env)
 
     @property
     def env(self) -> LocalEnv:

@@ -17,21 +17,19 @@ from typing import TYPE_CHECKING, TypeVar
 
 from mlops_decl.provider import ProviderError
 
+from .privacy import private_file
+
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
 T = TypeVar("T")
 
+# Opening a store runs MLflow's schema migrations, and alembic keeps its migration context in
+# module globals: two providers (two data dirs) opening at once in one process break each other.
+_OPENING = threading.Lock()
+
 MISSING = "RESOURCE_DOES_NOT_EXIST"
 EXISTS = "RESOURCE_ALREADY_EXISTS"
-
-
-def _offline_env() -> None:
-    """Before importing mlflow: keep it offline and off stdout (the CLI's output is parsed)."""
-    # setdefault: a user who sets these on purpose keeps their choice.
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
 def _quiet_loggers() -> None:
@@ -69,11 +67,11 @@ class Registry:
     def client(self) -> MlflowClient:
         with self._lock:
             if self._client is None:
-                self._client = self._open()
+                with _OPENING:
+                    self._client = self._open()
             return self._client
 
     def _open(self) -> MlflowClient:
-        _offline_env()
         try:
             from mlflow.tracking import MlflowClient
 
@@ -105,6 +103,7 @@ class Registry:
                 left.unlink(missing_ok=True)
         tmp = self.db_path.with_name(f"{prefix}{os.getpid()}.tmp")
         tmp.unlink(missing_ok=True)
+        private_file(tmp)  # owner-only from the start; the link keeps the mode
         try:
             store = SqlAlchemyStore(f"sqlite:///{tmp}", self.artifacts.as_uri())
             store.engine.dispose()

@@ -16,6 +16,7 @@ import os
 import socket
 import sys
 import tempfile
+import time
 import warnings
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -105,44 +106,55 @@ def log_and_register(
 ) -> int:
     """Log params, metrics, model and evaluation split into the begun run `run_id`, end it
     FINISHED, and register a new version of model `name` from it."""
-    client = env.registry.client()  # first: sets MLflow's offline/quiet environment
-    import mlflow
+    client = env.registry.client()  # first: imports mlflow
     import mlflow.sklearn
+    from mlflow.entities import Metric, Param
+    from mlflow.models import Model
 
     sklearn_log = logging.getLogger("mlflow.sklearn")
+    # Through this provider's own client only: MLflow's fluent API (start_run, log_model) reads
+    # a process-wide tracking URI, which two providers in one process would fight over.
     with env.registry._lock, quiet(), contextlib.redirect_stdout(sys.stderr):
-        # The fluent API keeps global state: one run at a time, pointed at our store.
-        mlflow.set_tracking_uri(env.registry.uri)
-        mlflow.set_registry_uri(env.registry.uri)
         level = sklearn_log.level
         sklearn_log.setLevel(logging.ERROR)  # the cloudpickle caution, every time
         try:
-            with mlflow.start_run(run_id=run_id):
-                mlflow.log_params(params)
-                mlflow.log_metrics(metrics)
+            exp_id = client.get_run(run_id).info.experiment_id
+            now = int(time.time() * 1000)
+            client.log_batch(
+                run_id,
+                metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()],
+                params=[Param(k, str(v)) for k, v in params.items()],
+                synchronous=True,
+            )
+            logged = client.create_logged_model(exp_id, name="model", source_run_id=run_id)
+            with tempfile.TemporaryDirectory() as tmp:
+                saved = Path(tmp) / "model"
                 # cloudpickle: ~100x faster than skops for boosted trees, and it carries classes
                 # defined in an entrypoint file; loading needs trust either way.
-                info = mlflow.sklearn.log_model(
+                mlflow.sklearn.save_model(
                     model,
-                    name="model",
+                    str(saved),
+                    mlflow_model=Model(run_id=run_id, model_id=logged.model_id, artifact_path="model"),
                     serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
                     input_example=X_train.head(5),
                     pip_requirements=requirements(model),
                 )
-                with tempfile.TemporaryDirectory() as tmp:
-                    path = Path(tmp) / "eval.parquet"
-                    evaluation.to_parquet(path, index=False)
-                    mlflow.log_artifact(str(path), artifact_path="evaluation")
+                client.log_model_artifacts(logged.model_id, str(saved))
+                path = Path(tmp) / "eval.parquet"
+                evaluation.to_parquet(path, index=False)
+                client.log_artifact(run_id, str(path), artifact_path="evaluation")
+            client.finalize_logged_model(logged.model_id, "READY")
+            client.set_terminated(run_id, "FINISHED")
             mv = client.create_model_version(
                 name,
-                source=info.model_uri,
+                source=logged.artifact_location,  # a models:/ URI would resolve through the global URI
                 run_id=run_id,
-                model_id=info.model_id,
+                model_id=logged.model_id,
                 tags={PIPELINE_TAG: id},
             )
         except ProviderError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # the caller ends the run FAILED, saying why
             raise ProviderError(f"MLflow: logging or registering the run failed: {exc}") from exc
         finally:
             sklearn_log.setLevel(level)
