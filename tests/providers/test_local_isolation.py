@@ -56,7 +56,7 @@ def _project(root: Path) -> Path:
     return root
 
 
-def test_two_local_instances_keep_separate_mlflow_stores(tmp_path: Path, run_cli) -> None:
+def test_two_local_instances_keep_separate_mlflow_stores(tmp_path: Path, run_cli, monkeypatch) -> None:
     import mlflow
     from mlflow.tracking import MlflowClient
 
@@ -69,6 +69,7 @@ def test_two_local_instances_keep_separate_mlflow_stores(tmp_path: Path, run_cli
 
     import sklearn  # noqa: F401  (sets KMP_* variables when imported: its doing, not a provider's)
 
+    monkeypatch.chdir(tmp_path)  # MLflow's default store is ./mlflow.db: nothing may reach it
     before = (mlflow.get_tracking_uri(), mlflow.get_registry_uri(), dict(os.environ))
     umask = os.umask(0o022)
     os.umask(umask)
@@ -112,4 +113,5 @@ def test_two_local_instances_keep_separate_mlflow_stores(tmp_path: Path, run_cli
         assert any(artifacts.rglob("MLmodel")), f"no model artifacts under {artifacts}"
         assert any(artifacts.rglob("eval.parquet"))
         assert results[side]["run_id"] == version.run_id
-    assert not (root / "mlruns").exists() and not (root / "mlartifacts").exists()
+    for where in (root, tmp_path):
+        assert not {"mlruns", "mlartifacts", "mlflow.db"} & {p.name for p in where.iterdir()}
