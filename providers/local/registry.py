@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, TypeVar
 from mlops_decl.provider import ProviderError
 
 from .privacy import private_file
+from .quiet import mlflow_quiet
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -30,13 +31,6 @@ _OPENING = threading.Lock()
 
 MISSING = "RESOURCE_DOES_NOT_EXIST"
 EXISTS = "RESOURCE_ALREADY_EXISTS"
-
-
-def _quiet_loggers() -> None:
-    """After importing mlflow, which sets its logger to INFO on import: schema migrations
-    would log "Creating initial MLflow database tables..." on stderr."""
-    for name in ("mlflow", "alembic"):
-        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def error_code(exc: BaseException) -> str | None:
@@ -75,12 +69,13 @@ class Registry:
         try:
             from mlflow.tracking import MlflowClient
 
-            _quiet_loggers()
             self.data_dir.mkdir(parents=True, exist_ok=True)
             if not self.db_path.exists():
                 # Create the schema ourselves so the default experiment keeps its artifacts
-                # under our data dir; MlflowClient alone would pick ./mlruns in the cwd.
-                self._create_database()
+                # under our data dir; MlflowClient alone would pick ./mlruns in the cwd. The
+                # migrations log "Creating initial MLflow database tables..." at INFO.
+                with mlflow_quiet(below=logging.WARNING):
+                    self._create_database()
             return MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
         except ImportError as exc:
             raise ProviderError(f"the local provider needs mlflow: {exc} (pip install mlflow)") from exc

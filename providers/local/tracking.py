@@ -11,14 +11,10 @@ mlflow is imported inside functions (validate and --help stay fast).
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import socket
-import sys
 import tempfile
 import time
-import warnings
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -28,6 +24,7 @@ from mlops_decl.provider import Attributes, ProviderError, RuntimeContext
 from mlops_decl.state.fsutil import pid_alive
 
 from .base import LocalEnv
+from .quiet import mlflow_quiet, quiet
 
 PIPELINE_TAG = "mlops_decl.pipeline"
 PID_TAG, HOST_TAG, ERROR_TAG = "mlops_decl.pid", "mlops_decl.host", "mlops_decl.error"
@@ -38,14 +35,6 @@ STATUSES = {
     "FAILED": FAILED,
     "KILLED": KILLED,
 }
-
-
-@contextlib.contextmanager
-def quiet() -> Iterator[None]:
-    """Library warnings (convergence, future deprecations) off the user's terminal."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield
 
 
 def requirements(model: Any) -> list[str]:
@@ -111,12 +100,10 @@ def log_and_register(
     from mlflow.entities import Metric, Param
     from mlflow.models import Model
 
-    sklearn_log = logging.getLogger("mlflow.sklearn")
     # Through this provider's own client only: MLflow's fluent API (start_run, log_model) reads
     # a process-wide tracking URI, which two providers in one process would fight over.
-    with env.registry._lock, quiet(), contextlib.redirect_stdout(sys.stderr):
-        level = sklearn_log.level
-        sklearn_log.setLevel(logging.ERROR)  # the cloudpickle caution, every time
+    # mlflow_quiet: the cloudpickle caution, every time.
+    with env.registry._lock, quiet(), mlflow_quiet():
         try:
             exp_id = client.get_run(run_id).info.experiment_id
             now = int(time.time() * 1000)
@@ -156,8 +143,6 @@ def log_and_register(
             raise
         except Exception as exc:  # the caller ends the run FAILED, saying why
             raise ProviderError(f"MLflow: logging or registering the run failed: {exc}") from exc
-        finally:
-            sklearn_log.setLevel(level)
     return int(mv.version)
 
 

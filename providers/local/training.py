@@ -34,7 +34,8 @@ from mlops_decl.provider import Attributes, ProviderError, RuntimeContext
 from .base import LocalEnv
 from .features import _error, dataset_version, training_set
 from .files import resolve_uri
-from .tracking import begin_run, fail_run, log_and_register, quiet
+from .quiet import quiet
+from .tracking import begin_run, fail_run, log_and_register
 
 CLASSIFIER_METRICS = ("auc", "accuracy", "f1", "precision", "recall", "log_loss")
 REGRESSOR_METRICS = ("rmse", "mae", "r2")

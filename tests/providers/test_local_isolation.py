@@ -4,9 +4,12 @@ environment)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
+import sys
 import threading
+import warnings
 from pathlib import Path
 
 from mlops_decl.state.local import LocalStateStore
@@ -20,6 +23,7 @@ providers:
   local_a: {type: local}
   local_b: {type: local}
 """
+
 
 def _resources(side: str, instance: str) -> str:
     return f"""\
@@ -56,6 +60,32 @@ def _project(root: Path) -> Path:
     return root
 
 
+def _process_wide() -> dict[str, object]:
+    """What a provider must leave as it found it: MLflow's global URIs, the environment, the
+    umask, logger levels and handler filters, the warning filters, the standard streams."""
+    import mlflow
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+    loggers = {
+        name: (
+            logging.getLogger(name).level,
+            [(h, list(h.filters)) for h in logging.getLogger(name).handlers],
+        )
+        for name in ("mlflow", "mlflow.sklearn", "mlflow.store", "alembic", "")
+    }
+    return {
+        "tracking_uri": mlflow.get_tracking_uri(),
+        "registry_uri": mlflow.get_registry_uri(),
+        "environ": dict(os.environ),
+        "umask": umask,
+        "loggers": loggers,
+        "warnings": list(warnings.filters),
+        "streams": (sys.stdout, sys.stderr),
+        "sys.path": list(sys.path),
+    }
+
+
 def test_two_local_instances_keep_separate_mlflow_stores(tmp_path: Path, run_cli, monkeypatch) -> None:
     import mlflow
     from mlflow.tracking import MlflowClient
@@ -67,20 +97,21 @@ def test_two_local_instances_keep_separate_mlflow_stores(tmp_path: Path, run_cli
     rc, out, err = run_cli(["apply", "--auto-approve"], root)
     assert rc == 0, out + err
 
-    import sklearn  # noqa: F401  (sets KMP_* variables when imported: its doing, not a provider's)
+    # What libraries do when imported is theirs, not a provider's: scikit-learn sets KMP_*
+    # variables, alembic gives its logger a NullHandler.
+    import alembic.util.messaging  # noqa: F401
+    import sklearn  # noqa: F401
 
     monkeypatch.chdir(tmp_path)  # MLflow's default store is ./mlflow.db: nothing may reach it
-    before = (mlflow.get_tracking_uri(), mlflow.get_registry_uri(), dict(os.environ))
-    umask = os.umask(0o022)
-    os.umask(umask)
+    before = _process_wide()
     ws = load_workspace(root)
     rt = Runtime(ws, LocalStateStore(root / ".mlops" / "state.json").read(), emit=lambda m: None)
-    results: dict[str, dict[str, object]] = {}
+    results: dict[str, str] = {}
     failures: list[BaseException] = []
 
     def train(side: str) -> None:
         try:
-            results[side] = rt.run(f"training_pipeline.train_{side}")
+            results[side] = rt.run(f"training_pipeline.train_{side}").run_id
         except BaseException as exc:  # reported below, in the test's thread
             failures.append(exc)
 
@@ -91,10 +122,10 @@ def test_two_local_instances_keep_separate_mlflow_stores(tmp_path: Path, run_cli
         t.join()
     assert not failures, failures
 
-    # nothing process-wide moved
-    assert (mlflow.get_tracking_uri(), mlflow.get_registry_uri()) == before[:2]
-    assert dict(os.environ) == before[2]
-    assert os.umask(umask) == umask
+    after = _process_wide()  # nothing process-wide moved
+    for what, was in before.items():
+        assert after[what] == was, (what, was, after[what])
+    assert mlflow.active_run() is None
 
     for side, other in (("a", "b"), ("b", "a")):
         uri = f"sqlite:///{root / '.mlops' / f'local_{side}' / 'mlflow.db'}"
@@ -112,6 +143,6 @@ def test_two_local_instances_keep_separate_mlflow_stores(tmp_path: Path, run_cli
         artifacts = root / ".mlops" / f"local_{side}" / "mlartifacts"
         assert any(artifacts.rglob("MLmodel")), f"no model artifacts under {artifacts}"
         assert any(artifacts.rglob("eval.parquet"))
-        assert results[side]["run_id"] == version.run_id
+        assert results[side] == version.run_id
     for where in (root, tmp_path):
         assert not {"mlruns", "mlartifacts", "mlflow.db"} & {p.name for p in where.iterdir()}
