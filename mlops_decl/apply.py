@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -237,6 +238,7 @@ class Applier:
             dependencies=sorted(change.dependencies),
             sensitive_paths=self._sensitive(change.address, attrs),
             status=status,
+            prevent_destroy=prevents_destroy(self.plan.bodies.get(change.address)),
         )
         with self.lock:
             if self.closed:
@@ -401,6 +403,7 @@ def apply_plan(
             )
         )
     _record_refresh(plan, store, state)
+    _record_lifecycle(plan, store, store.read())
     state = store.read()
     applier = Applier(ws, plan, store, state, hooks, explicit_timeout() if timeout is ... else timeout, abandon)
     if plan.mode != "refresh-only":
@@ -483,9 +486,35 @@ def _record_refresh(plan: Plan, store: StateStore, state: State) -> None:
             keys = sorted(set(rs.sensitive_paths) | set(plan.sensitive.get(address, ())))
             store.put_resource(
                 ResourceState(
-                    rs.address, rs.kind, rs.provider, rs.id, live, list(rs.dependencies), keys, rs.status
+                    rs.address,
+                    rs.kind,
+                    rs.provider,
+                    rs.id,
+                    live,
+                    list(rs.dependencies),
+                    keys,
+                    rs.status,
+                    rs.prevent_destroy,
                 )
             )
+
+
+def _record_lifecycle(plan: Plan, store: StateStore, state: State) -> None:
+    """Keep each object's lifecycle.prevent_destroy as configured now, also when nothing else
+    about it changes, so it still guards the object once its block is removed."""
+    if plan.mode == "destroy":
+        return
+    for address, change in plan.changes.items():
+        rs = state.resources.get(address)
+        if rs is None or change.action is not Action.NOOP or address not in plan.bodies:
+            continue
+        want = prevents_destroy(plan.bodies[address])
+        if rs.prevent_destroy != want:
+            store.put_resource(dataclasses.replace(rs, prevent_destroy=want))
+
+
+def prevents_destroy(body: dict[str, Any] | None) -> bool:
+    return bool(((body or {}).get("lifecycle") or {}).get("prevent_destroy"))
 
 
 def _outputs(ws: Workspace, applier: Applier, plan: Plan) -> dict[str, dict[str, Any]]:

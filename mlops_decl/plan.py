@@ -62,6 +62,9 @@ class Change:
     create_before_destroy: bool = False
     dependencies: list[str] = field(default_factory=list)
     sensitive_paths: list[str] = field(default_factory=list)
+    # What deleting it takes along that is not a resource of its own (mlops_decl/losses.py):
+    # a model's versions and aliases, and the endpoints serving one of them.
+    losses: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """For the plan file: sensitive values masked, planned ones made unknown."""

@@ -13,6 +13,7 @@ from mlops_decl.config.project import ResourceConfig
 from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 from mlops_decl.diff import changed_fields
 from mlops_decl.hooks import Hooks
+from mlops_decl.losses import list_losses
 from mlops_decl.objchange import differs_under, dotted, set_unknown
 from mlops_decl.operation import CREATING, TAINTED, Operation
 from mlops_decl.plan import Action, Change, Drift, Plan, mark_sensitive, scrub, secret_values
@@ -222,6 +223,9 @@ def make_plan(ws: Workspace, state: State, opts: PlanOptions, hooks: Hooks | Non
         for address in sorted(state.resources):
             if address not in config and address in scope:
                 rs = state.resources[address]
+                if rs.prevent_destroy:
+                    errors.append(_removed_but_protected(address))
+                    continue
                 plan.changes[address] = Change(
                     address,
                     rs.kind,
@@ -238,6 +242,7 @@ def make_plan(ws: Workspace, state: State, opts: PlanOptions, hooks: Hooks | Non
             raise DiagnosticError(errors)
     plan.outputs = _plan_outputs(ws, state, lookup, opts.mode)
     mark_sensitive(plan, ws, state)
+    list_losses(ws, state, plan)
     return plan
 
 
@@ -368,6 +373,17 @@ def _moved_provider(rc: ResourceConfig, recorded: str, configured: str) -> Diagn
     )
 
 
+def _removed_but_protected(address: str) -> Diagnostic:
+    """Terraform forgets prevent_destroy with the block that said it; the state keeps it here."""
+    return Diagnostic(
+        f"{address} would be destroyed, but it was applied with lifecycle.prevent_destroy and its "
+        "block is no longer in the configuration",
+        address=address,
+        hint="to destroy it, put the block back with `lifecycle: {prevent_destroy: false}` and "
+        f"apply, then remove the block; to stop managing it but keep it, `mlops-decl state rm {address}`",
+    )
+
+
 def _plan_destroy(ws: Workspace, state: State, plan: Plan, scope: set[str]) -> None:
     errors = []
     for address in sorted(state.resources):
@@ -375,6 +391,9 @@ def _plan_destroy(ws: Workspace, state: State, plan: Plan, scope: set[str]) -> N
             continue
         rs = state.resources[address]
         rc = ws.project.resources.get(address)
+        if rc is None and rs.prevent_destroy:
+            errors.append(_removed_but_protected(address))
+            continue
         if rc is not None and (rc.body.get("lifecycle") or {}).get("prevent_destroy"):
             errors.append(
                 Diagnostic(

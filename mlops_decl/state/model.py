@@ -34,6 +34,9 @@ class ResourceState:
     # before the create returned), "tainted" when that create failed: the next apply
     # finishes or replaces it, never makes a second one beside it.
     status: str | None = None
+    # lifecycle.prevent_destroy as last applied: it guards the object after its block is
+    # removed from the config, where the config can no longer say so.
+    prevent_destroy: bool = False
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -48,6 +51,8 @@ class ResourceState:
             out["sensitive_paths"] = self.sensitive_paths
         if self.status is not None:
             out["status"] = self.status
+        if self.prevent_destroy:
+            out["lifecycle"] = {"prevent_destroy": True}
         return out
 
     @classmethod
@@ -68,6 +73,9 @@ class ResourceState:
         status = data.get("status")
         if status is not None and status not in STATUSES:
             raise StateError(f"{where}: `status` must be one of {', '.join(STATUSES)}, not {status!r}")
+        lifecycle = data.get("lifecycle", {})
+        if not isinstance(lifecycle, dict) or not isinstance(lifecycle.get("prevent_destroy", False), bool):
+            raise StateError(f'{where}: `lifecycle` must be {{"prevent_destroy": true|false}}')
         return cls(
             address=address,
             kind=data["kind"],
@@ -77,6 +85,7 @@ class ResourceState:
             dependencies=list(deps),
             sensitive_paths=list(sens),
             status=status,
+            prevent_destroy=lifecycle.get("prevent_destroy", False),
         )
 
 

@@ -117,7 +117,30 @@ def render_change(c: Change) -> list[str]:
     if hidden:
         lines.append(f"        # ({hidden} unchanged attribute{'s' if hidden != 1 else ''} hidden)")
     lines.append("    }")
+    if c.losses:
+        lines.extend(_style(line, fg="red") for line in render_losses(c.address, c.losses))
     return lines
+
+
+def render_losses(address: str, losses: dict[str, Any]) -> list[str]:
+    """What deleting a model takes with it (mlops_decl/losses.py), plainly."""
+    versions = losses.get("versions")
+    if versions is None:
+        listed = "all its versions (the provider cannot list them)"
+    elif versions:
+        n = len(versions)
+        listed = f"{n} version{'s' if n != 1 else ''}: " + ", ".join(map(str, versions))
+    else:
+        listed = "no versions (none registered)"
+    out = [f"    # Deleting {address} deletes {listed}"]
+    aliases = losses.get("aliases") or {}
+    if aliases:
+        out.append("    #   and its aliases: " + ", ".join(f"{a} -> {v}" for a, v in sorted(aliases.items())))
+    for endpoint, e in sorted((losses.get("endpoints") or {}).items()):
+        serving = f"serves version {e['serving']}" if e.get("serving") is not None else "serves this model"
+        fate = "destroyed too" if e.get("destroyed") else "it will have no model to serve"
+        out.append(f"    #   {endpoint} {serving} ({fate})")
+    return out
 
 
 def render_plan(plan: Plan) -> str:

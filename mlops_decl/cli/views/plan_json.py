@@ -44,6 +44,8 @@ def plan_json(plan: Plan) -> dict[str, Any]:
             ]
         if c.reason:
             entry["action_reason"] = c.reason
+        if c.losses:
+            entry["deletes_with_it"] = c.losses  # a model's versions, aliases, serving endpoints
         changes.append(entry)
     outputs = {}
     for name, o in plan.outputs.items():
