@@ -249,6 +249,8 @@ class BuiltinProvider:
 # Third-party providers (and the same names, for tools that list the group) stay entry points.
 BUILTIN_PROVIDERS: dict[str, BuiltinProvider] = {
     "local": BuiltinProvider("local", "mlops_decl.providers.local.provider:LocalProvider"),
+    # its SDK comes with the `sagemaker` extra; configure() says so when boto3 is missing
+    "sagemaker": BuiltinProvider("sagemaker", "mlops_decl.providers.sagemaker.provider:SageMakerProvider"),
 }
 
 

@@ -322,10 +322,10 @@ MISTAKES: dict[str, Mistake] = {
         "the databricks provider is not written yet",
     ),
     "cloud-provider-not-written-yet": Mistake(
-        {"mlops.yaml": "project: t\nproviders:\n  local: {}\n  sagemaker: {region: eu-west-1}\n"},
+        {"mlops.yaml": "project: t\nproviders:\n  local: {}\n  vertex: {location: europe-west4}\n"},
         ("mlops.yaml", 4, 3),
-        ("provider `sagemaker` is not installed",),
-        "the sagemaker provider is not written yet; once it ships, pip install 'mlops-decl[sagemaker]'",
+        ("provider `vertex` is not installed",),
+        "the vertex provider is not written yet; once it ships, pip install 'mlops-decl[vertex]'",
         quickstart=False,
     ),
     "project-in-resource-file": Mistake(

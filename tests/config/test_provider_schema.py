@@ -177,14 +177,14 @@ def test_failing_configure_or_check_is_one_error_at_the_entry(tmp_path: Path, ru
 
 
 def test_provider_missing_from_the_installation(tmp_path: Path, run_cli) -> None:
-    mlops = "project: p\nproviders:\n  local: {}\n  aws_eu: {type: sagemaker, region: eu-west-1}\n"
-    root = write_project(tmp_path / "p", mlops, "resources:\n  model:\n    m: {provider: aws_eu}\n")
+    mlops = "project: p\nproviders:\n  local: {}\n  gcp_eu: {type: vertex, location: europe-west4}\n"
+    root = write_project(tmp_path / "p", mlops, "resources:\n  model:\n    m: {provider: gcp_eu}\n")
     for command in (["validate"], ["plan"]):
         rc, _, err = run_cli(command, root)
         m = one_error(err)
         assert rc == 1 and (m["file"], m["line"], m["col"]) == ("mlops.yaml", "4", "3"), err
-        assert "provider `aws_eu` has type `sagemaker`, which is not installed" in err
-        assert "pip install 'mlops-decl[sagemaker]'" in err
+        assert "provider `gcp_eu` has type `vertex`, which is not installed" in err
+        assert "pip install 'mlops-decl[vertex]'" in err
 
 
 def test_provider_recorded_in_state_but_not_installed(tmp_path: Path, run_cli) -> None:
@@ -195,7 +195,7 @@ def test_provider_recorded_in_state_but_not_installed(tmp_path: Path, run_cli) -
     state = json.loads(state_file.read_text())
     state["resources"]["model.gone"] = {
         **state["resources"]["model.m"],
-        "provider": "sagemaker",
+        "provider": "vertex",
         "id": "gone",
     }
     state["serial"] += 1
@@ -203,8 +203,8 @@ def test_provider_recorded_in_state_but_not_installed(tmp_path: Path, run_cli) -
     rc, _, err = run_cli(["plan"], root)
     assert rc == 1 and "Traceback" not in err, err
     assert len(re.findall(r"^Error: ", err, re.M)) == 1, err
-    assert "provider `sagemaker` is not installed, and the state records 1 resource (model.gone) on it" in err
-    assert "pip install 'mlops-decl[sagemaker]'" in err
+    assert "provider `vertex` is not installed, and the state records 1 resource (model.gone) on it" in err
+    assert "pip install 'mlops-decl[vertex]'" in err
 
 
 def test_computed_attributes_moving_are_not_drift(tmp_path: Path, run_cli) -> None:

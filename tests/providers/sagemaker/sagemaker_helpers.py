@@ -4,6 +4,7 @@ botocore: a test sees every answer)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -42,3 +43,28 @@ def sm(server: SageMakerServer) -> Any:
 @pytest.fixture
 def s3(server: SageMakerServer) -> Any:
     return client(server, "s3")
+
+
+FAKE_ENV = {  # any credentials do; no config files, so a developer's own profile is never used
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_CONFIG_FILE": "/nonexistent/aws-config",
+    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/aws-credentials",
+}
+
+
+@contextmanager
+def fake_credentials() -> Iterator[None]:
+    """The environment a user of the offline double has: fake credentials, no AWS files."""
+    import os
+
+    before = {k: os.environ.get(k) for k in FAKE_ENV}
+    os.environ.update(FAKE_ENV)
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

@@ -1,0 +1,101 @@
+"""The only place the SageMaker provider builds boto3 sessions and clients: region, profile,
+a role assumed through STS, a local endpoint_url (the test double), botocore's retry config.
+One Clients per provider instance; boto3 clients are safe to share between threads, their
+creation is not, so it happens under a lock. `call` runs one API call and maps its error."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from .errors import provider_error
+from .settings import Settings
+
+T = TypeVar("T")
+
+
+class Clients:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._session: Any = None
+        self._clients: dict[str, Any] = {}
+
+    def _new_session(self) -> Any:
+        import boto3
+
+        s = self.settings
+        base = boto3.session.Session(profile_name=s.profile, region_name=s.region)
+        if not s.role_arn:
+            return base
+        sts = base.client("sts", endpoint_url=s.endpoint_url, config=self._config())
+        try:
+            creds = sts.assume_role(RoleArn=s.role_arn, RoleSessionName="mlops-decl")["Credentials"]
+        except Exception as exc:  # botocore's errors: mapped, never a traceback
+            raise provider_error(exc, f"assume role {s.role_arn}") from None
+        return boto3.session.Session(
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+            region_name=s.region,
+        )
+
+    def _config(self) -> Any:
+        from botocore.config import Config
+
+        return Config(
+            retries={"total_max_attempts": self.settings.max_attempts, "mode": "standard"},
+            user_agent_extra="mlops-decl",
+            connect_timeout=10,
+            read_timeout=60,
+        )
+
+    def client(self, service: str) -> Any:
+        with self._lock:
+            found = self._clients.get(service)
+            if found is None:
+                if self._session is None:
+                    self._session = self._new_session()
+                found = self._session.client(
+                    service, endpoint_url=self.settings.endpoint_url, config=self._config()
+                )
+                self._clients[service] = found
+            return found
+
+    @property
+    def sagemaker(self) -> Any:
+        return self.client("sagemaker")
+
+    @property
+    def s3(self) -> Any:
+        return self.client("s3")
+
+    def close(self) -> None:
+        with self._lock:
+            for c in self._clients.values():
+                c.close()
+            self._clients.clear()
+
+
+def call(fn: Callable[..., T], what: str, /, **kwargs: Any) -> T:
+    """fn(**kwargs), its botocore error as a categorised ProviderError naming `what`."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return fn(**kwargs)
+    except (ClientError, BotoCoreError) as exc:
+        raise provider_error(exc, what) from None
+
+
+def attempt(fn: Callable[..., T], what: str, /, **kwargs: Any) -> tuple[T | None, Exception | None]:
+    """(result, None), or (None, the ClientError) for the caller to look at (missing, exists);
+    connection errors and the like raise as `call` raises them."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return fn(**kwargs), None
+    except ClientError as exc:
+        return None, exc
+    except BotoCoreError as exc:
+        raise provider_error(exc, what) from None

@@ -1,0 +1,157 @@
+"""model: a SageMaker Model Package Group; its versions are the model packages training
+registers in it. SageMaker has no aliases: an alias is a tag on the group
+(`mlops-decl:alias:champion` = the version number), read with the group's tags.
+
+The group is named from the resource's stable identity, so a create whose answer was lost
+finds its group again: a group carrying this resource's managed tag is adopted, one without
+it is someone else's and the create fails as a conflict. SageMaker cannot change a group's
+description: changing it replaces the group (its versions go with it, as they would in
+any registry when a model is deleted).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlops_decl.operation import Operation
+from mlops_decl.provider import DETACHED, NAME_KEY, Attributes, Category, Planned, ProviderError
+
+from .base import MANAGED, SageMakerHandler, changed_tags, public, tag_dict
+from .client import attempt, call
+from .errors import already_exists, is_missing, provider_error
+
+ALIAS = "mlops-decl:alias:"
+
+
+def aliases_of(tags: dict[str, str]) -> dict[str, int]:
+    out = {}
+    for key, value in tags.items():
+        if key.startswith(ALIAS) and value.isdigit():
+            out[key[len(ALIAS) :]] = int(value)
+    return out
+
+
+def group_name(ref: str) -> str:
+    """A group's name from its name or ARN."""
+    return ref.rsplit("/", 1)[-1] if ref.startswith("arn:") else ref
+
+
+class ModelHandler(SageMakerHandler):
+    kind = "model"
+    force_new = frozenset({"description"})
+    computed = frozenset({"id", "name", "arn", "aliases"})
+
+    def plan(self, desired: Attributes, prior: Attributes | None) -> Planned:
+        planned = public(desired)
+        planned["name"] = prior["name"] if prior else self.name_for(DETACHED, desired)
+        planned["aliases"] = dict(prior.get("aliases") or {}) if prior else {}
+        if prior and prior.get("arn"):
+            planned["arn"] = prior["arn"]
+        return Planned(planned)
+
+    def _describe(self, name: str) -> dict[str, Any] | None:
+        sm = self.clients.sagemaker
+        found, exc = attempt(
+            sm.describe_model_package_group, f"read model {name}", ModelPackageGroupName=name
+        )
+        if exc is not None:
+            if is_missing(exc):
+                return None
+            raise provider_error(exc, f"read model package group {name}")
+        return found
+
+    def _attributes(self, described: dict[str, Any], tags: dict[str, str], prior: Attributes) -> Attributes:
+        return {
+            "description": described.get("ModelPackageGroupDescription"),
+            "tags": self.own_tags(tags, prior),
+            "name": described["ModelPackageGroupName"],
+            "arn": described["ModelPackageGroupArn"],
+            "aliases": aliases_of(tags),
+        }
+
+    def _tags(self, arn: str) -> dict[str, str]:
+        return tag_dict(
+            call(self.clients.sagemaker.list_tags, f"read the tags of {arn}", ResourceArn=arn).get("Tags")
+        )
+
+    def read(self, id: str, prior: Attributes, op: Operation = DETACHED) -> Attributes | None:
+        described = self._describe(id)
+        if described is None:
+            return None
+        return self._attributes(described, self._tags(described["ModelPackageGroupArn"]), prior)
+
+    def create(self, desired: Attributes, op: Operation = DETACHED) -> tuple[str, Attributes]:
+        name, identity = self.name_for(op, desired), self.identity(op, desired)
+        sm = self.clients.sagemaker
+        args: dict[str, Any] = {"ModelPackageGroupName": name, "Tags": self.tags(desired, identity)}
+        if desired.get("description"):
+            args["ModelPackageGroupDescription"] = desired["description"]
+        _, exc = attempt(sm.create_model_package_group, f"create model {name}", **args)
+        if exc is not None and not already_exists(exc):
+            raise provider_error(exc, f"create model package group {name}")
+        op.record_id(name, {"name": name})
+        described = self._describe(name)
+        if described is None:
+            raise ProviderError(
+                f"model package group {name} vanished right after its create", category="transient"
+            )
+        tags = self._tags(described["ModelPackageGroupArn"])
+        if exc is not None and tags.get(MANAGED) != identity:
+            raise ProviderError(
+                f"a model package group named {name} exists and is not this resource's "
+                f"({MANAGED}={tags.get(MANAGED)!r}); import it with "
+                f"`mlops-decl import model.{desired.get(NAME_KEY)} {name}`, or rename the resource",
+                category=Category.CONFLICT,
+            )
+        if exc is not None:  # ours, from a create whose answer was lost: make it match
+            return name, self.update(name, self._attributes(described, tags, {}), desired, op)
+        return name, self._attributes(described, tags, desired)
+
+    def update(self, id: str, prior: Attributes, desired: Attributes, op: Operation = DETACHED) -> Attributes:
+        described = self._describe(id)
+        if described is None:
+            raise ProviderError(f"model package group {id} no longer exists", category=Category.NOT_FOUND)
+        arn = described["ModelPackageGroupArn"]
+        before = self._tags(arn)
+        wanted = self.tags(desired, self.identity(op, desired))
+        wanted += [{"Key": k, "Value": v} for k, v in before.items() if k.startswith(ALIAS)]
+        sm = self.clients.sagemaker
+        changed_tags(lambda name, **kw: call(getattr(sm, name), f"tag model {id}", **kw), arn, before, wanted)
+        return self._attributes(described, tag_dict(wanted), desired)
+
+    def delete(self, id: str, prior: Attributes, op: Operation = DETACHED) -> None:
+        sm = self.clients.sagemaker
+        if self._describe(id) is None:
+            return
+        for package in self.packages(id):
+            _, exc = attempt(
+                sm.delete_model_package, f"delete a version of model {id}", ModelPackageName=package
+            )
+            if exc is not None and not is_missing(exc):
+                raise provider_error(exc, f"delete model package {package}")
+        _, exc = attempt(sm.delete_model_package_group, f"delete model {id}", ModelPackageGroupName=id)
+        if exc is not None and not is_missing(exc):
+            raise provider_error(exc, f"delete model package group {id}")
+
+    def packages(self, name: str) -> list[str]:
+        """The ARNs of the group's model packages, oldest first."""
+        sm, out, token = self.clients.sagemaker, [], None
+        while True:
+            page = call(
+                sm.list_model_packages,
+                f"list the versions of model {name}",
+                ModelPackageGroupName=name,
+                SortBy="CreationTime",
+                SortOrder="Ascending",
+                **({"NextToken": token} if token else {}),
+            )
+            out += [p["ModelPackageArn"] for p in page.get("ModelPackageSummaryList") or []]
+            token = page.get("NextToken")
+            if not token:
+                return out
+
+    def import_(self, ref: str, op: Operation = DETACHED) -> tuple[str, Attributes] | None:
+        """By the group's name or ARN."""
+        name = group_name(ref)
+        found = self.read(name, {}, op)
+        return None if found is None else (name, found)

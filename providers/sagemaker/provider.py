@@ -1,0 +1,81 @@
+"""The SageMaker provider: datasets in S3 and models as Model Package Groups (boto3).
+
+Light to import: `validate` reads the schema from the class; handlers load at configure and
+boto3 only on the first call.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from typing import TYPE_CHECKING, Any
+
+from mlops_decl.provider import ConfigError, Handler, ProviderContext, ProviderError, RetryPolicy
+from mlops_decl.provider_schema import ProviderSchema
+
+from .settings import SCHEMA, parse
+
+if TYPE_CHECKING:
+    from .client import Clients
+
+# kind -> "module:class" under this package, imported at configure
+HANDLERS: dict[str, str] = {
+    "dataset": "dataset:DatasetHandler",
+    "model": "model:ModelHandler",
+}
+
+
+class SageMakerProvider:
+    name = "sagemaker"
+    # AWS asks a throttled client to back off for tens of seconds
+    retry_policy = RetryPolicy(throttle_attempts=10, throttle_base=1.0, throttle_max_delay=30.0)
+    concurrency = 16  # calls at once per instance, under SageMaker's default request rates
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._clients: Clients | None = None
+        self._handlers: dict[str, Handler] = {}
+
+    @classmethod
+    def schema(cls) -> ProviderSchema:
+        return SCHEMA
+
+    def configure(self, settings: dict[str, Any], ctx: ProviderContext) -> None:
+        from importlib.util import find_spec
+
+        from .client import Clients
+
+        parsed = parse(dict(settings or {}))  # no API call: the first one is the first read
+        if find_spec("boto3") is None:
+            raise ConfigError(
+                "the sagemaker provider needs boto3, which is not installed",
+                hint="pip install 'mlops-decl[sagemaker]'",
+            )
+        handlers = {}
+        clients = Clients(parsed)
+        for kind, target in HANDLERS.items():
+            module, _, cls = target.partition(":")
+            handlers[kind] = getattr(importlib.import_module(f"{__package__}.{module}"), cls)(
+                clients, ctx.project
+            )
+        with self._lock:
+            old, self._clients, self._handlers = self._clients, clients, handlers
+        if old is not None:
+            old.close()
+
+    def kinds(self) -> frozenset[str]:
+        return frozenset(HANDLERS)
+
+    def handler(self, kind: str) -> Handler | None:
+        if kind not in HANDLERS:
+            return None
+        with self._lock:
+            if self._clients is None:
+                raise ProviderError("the sagemaker provider was used before configure()")
+            return self._handlers[kind]
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._clients = self._clients, None
+        if clients is not None:
+            clients.close()

@@ -1,0 +1,89 @@
+"""The provider conformance suite (mlops_decl.testing) on the SageMaker provider, against the
+extended moto server (mlops_decl.providers.sagemaker.testserver), all through boto3."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "providers" / "sagemaker"))
+
+from sagemaker_helpers import client, fake_credentials  # noqa: E402
+
+from mlops_decl.providers.sagemaker.provider import SageMakerProvider  # noqa: E402
+from mlops_decl.providers.sagemaker.testserver import Options, SageMakerServer  # noqa: E402
+from mlops_decl.testing import ProviderCase, Sample, conformance  # noqa: E402
+
+SALES = "customer_id,ts,amount,label\n" + "".join(
+    f"c{i},2024-01-{1 + i % 28:02d},{10 + i * 1.5},{i % 2}\n" for i in range(40)
+)
+
+
+@contextmanager
+def aws(project_dir: Path) -> Iterator[SageMakerServer]:
+    with (
+        fake_credentials(),
+        SageMakerServer(options=Options(endpoint_delay=0.2, pipeline_delay=0.1)) as server,
+    ):
+        s3 = client(server, "s3")
+        s3.create_bucket(Bucket="data")
+        s3.put_bucket_versioning(Bucket="data", VersioningConfiguration={"Status": "Enabled"})
+        s3.put_object(Bucket="data", Key="sales.csv", Body=SALES.encode())
+        s3.put_object(Bucket="data", Key="other.csv", Body=SALES.encode())
+        yield server
+
+
+def remove(server: SageMakerServer, kind: str, id: str) -> None:
+    """Delete an object behind the provider's back."""
+    if kind == "dataset":
+        client(server, "s3").delete_object(Bucket="data", Key=id.split("/", 3)[3])
+    elif kind == "model":
+        sm = client(server, "sagemaker")
+        for p in sm.list_model_packages(ModelPackageGroupName=id)["ModelPackageSummaryList"]:
+            sm.delete_model_package(ModelPackageName=p["ModelPackageArn"])
+        sm.delete_model_package_group(ModelPackageGroupName=id)
+
+
+def other_refs(kind: str, id: str, attrs: dict[str, Any]) -> list[str]:
+    if kind == "dataset":
+        return ["arn:aws:s3:::" + id[len("s3://") :]]
+    return [attrs["arn"]] if attrs.get("arn") else []
+
+
+CASE = ProviderCase(
+    provider=SageMakerProvider,
+    server=aws,
+    settings=lambda server: {
+        "region": "us-east-1",
+        "endpoint_url": server.url,
+        "tags": {"owner": "ml-platform"},
+    },
+    samples=[
+        Sample(
+            "dataset",
+            "sales",
+            {"uri": "s3://data/sales.csv"},
+            in_place={"description": "daily sales"},
+            force_new={"uri": "s3://data/other.csv"},
+        ),
+        Sample(
+            "model", "churn", {}, in_place={"tags": {"team": "ml"}}, force_new={"description": "churn v2"}
+        ),
+    ],
+    bad_settings=[
+        ({}, ("region",)),
+        ({"region": "eu-west-1", "endpoint_url": "ftp://example.org"}, ("endpoint_url",)),
+        ({"region": "eu-west-1", "max_attempts": 0}, ("max_attempts",)),
+        ({"region": "eu-west-1", "regoin": "eu-west-1"}, ("regoin",)),
+        ({"region": "eu-west-1", "role_arn": "admin"}, ("role_arn",)),
+    ],
+    api_calls=lambda server: server.requests,
+    throttle=lambda server, n: server.throttle(n),
+    remove=remove,
+    import_refs=other_refs,
+)
+
+TestSageMakerConformance = conformance(CASE)
