@@ -1,13 +1,10 @@
-"""What every local handler shares: the provider's environment, naming, latency, and the
-catalog-backed lifecycle most kinds use as is."""
+"""What every local handler shares: naming, latency, owner-only writes, and the
+catalog-backed lifecycle most kinds use as is. The stores they work on are client.py's."""
 
 from __future__ import annotations
 
-import os
-import time
 from abc import abstractmethod
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any, ClassVar
 
 from mlops_decl.provider import (
@@ -18,73 +15,11 @@ from mlops_decl.provider import (
     Handler,
     Operation,
     Planned,
-    ProviderContext,
     ProviderError,
 )
 
-from .catalog import Catalog
-from .files import FileInspector
-from .privacy import owner_only, tighten_at_exit
-from .registry import Registry
+from .client import LocalEnv
 from .settings import SCHEMA
-from .store import FeatureStore
-
-
-class LocalEnv:
-    """The provider's shared state: paths, settings, and lazily opened stores. Shared by all
-    handlers and threads; every store guards itself with its own lock."""
-
-    def __init__(self, ctx: ProviderContext, delay_ms: int = 0):
-        self.ctx = ctx
-        self.delay = delay_ms / 1000.0
-        # Each of these opens its file on first use only, under its own lock.
-        self.catalog = Catalog(ctx.data_dir / "catalog.db", self.make_private)
-        self.inspector = FileInspector(self.catalog)
-        self.registry = Registry(ctx.data_dir)
-        self.store = FeatureStore(ctx.data_dir / "features.duckdb")
-        self._private = False
-        if ctx.data_dir.is_dir():  # an existing project: tighten what an older version made
-            self.make_private()
-
-    def make_private(self) -> None:
-        """Create the data directory (and .mlops/) owner-only, whatever the umask: the
-        catalog, registry and stores below it hold resolved attributes, sensitive ones too.
-        Called before the first write; chmod because mkdir's mode is filtered by the umask."""
-        if self._private:
-            return
-        for d in (self.ctx.data_dir.parent, self.ctx.data_dir):
-            d.mkdir(mode=0o700, exist_ok=True)
-            os.chmod(d, 0o700)
-        self._private = True
-        tighten_at_exit(self.ctx.data_dir)
-
-    def tighten(self) -> None:
-        """Make owner-only what the libraries just created below the data directory. SQLite,
-        DuckDB, MLflow and numpy create files through the umask, and the process's umask is
-        not a provider's to change: so every call that writes ends here, and a process killed
-        after it leaves nothing others can read. The SQLite files are created owner-only."""
-        if self._private:
-            owner_only(self.ctx.data_dir)
-
-    @property
-    def project_dir(self) -> Path:
-        return self.ctx.project_dir
-
-    @property
-    def data_dir(self) -> Path:
-        return self.ctx.data_dir
-
-    def pause(self) -> None:
-        """The configured latency (`delay_ms`), for benchmarking refresh against slow APIs."""
-        if self.delay > 0:
-            time.sleep(self.delay)
-
-    def close(self) -> None:
-        self.inspector.flush()
-        self.catalog.close()
-        self.store.close()
-        if self._private:
-            owner_only(self.ctx.data_dir)
 
 
 def name_of(desired: Attributes) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 from mlops_decl.provider import Attributes
 
 from .base import CatalogHandler
-from .files import FileFacts, detect_format, resolve_uri
+from .stores.files import FileFacts, detect_format, resolve_uri
 
 
 class DatasetHandler(CatalogHandler):

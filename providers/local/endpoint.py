@@ -11,7 +11,8 @@ from typing import Any
 
 from mlops_decl.provider import Attributes, ConfigError, Planned
 
-from .base import CatalogHandler, LocalEnv, carry
+from .base import CatalogHandler, carry
+from .client import LocalEnv
 
 READY = "ready"
 PENDING = "pending_model"  # the alias or version does not exist yet (train, then promote)

@@ -3,7 +3,7 @@
 Its columns must exist in the source dataset. At plan time the dataset may not be in the
 catalog yet (created in the same apply): the check then waits for create. `source_version` is
 the dataset file's version the group was defined against, so a changed dataset file shows as a
-change here too, and the update materialises the new data (features.materialize).
+change here too, and the update materialises the new data (the `materialize` action).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 from mlops_decl.provider import Attributes, ConfigError
 
 from .base import CatalogHandler
-from .files import FileFacts, detect_format, resolve_uri
-from .store import StoreBusy
+from .errors import StoreBusy
+from .stores.files import FileFacts, detect_format, resolve_uri
 
 
 class FeatureGroupHandler(CatalogHandler):
@@ -57,7 +57,7 @@ class FeatureGroupHandler(CatalogHandler):
         attrs["source_version"] = row.get("version")
         attrs["store"] = self.store_ref(id)
         self.env.store.create_table(id, table_columns(attrs))
-        from .features import materialize  # pandas only when a group is written
+        from .actions.features import materialize  # pandas only when a group is written
 
         materialize(self.env, id, attrs)
         return attrs

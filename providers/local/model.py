@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from mlops_decl.provider import DETACHED, Attributes, Operation
 
 from .base import LocalHandler, carry, clean, name_of
-from .registry import EXISTS, error_code
+from .errors import EXISTS, error_code
 
 if TYPE_CHECKING:
     from mlflow.entities.model_registry import RegisteredModel

@@ -18,17 +18,18 @@ from mlops_decl.provider_schema import ProviderSchema, check_settings
 from .settings import SCHEMA
 
 if TYPE_CHECKING:
-    from .base import LocalEnv, LocalHandler
+    from .base import LocalHandler
+    from .client import LocalEnv
 
 # kind -> "module:class" under this package, imported at configure
 HANDLERS: dict[str, str] = {
     "dataset": "dataset:DatasetHandler",
     "feature_group": "feature_group:FeatureGroupHandler",
-    "training_pipeline": "definitions:TrainingPipelineHandler",
+    "training_pipeline": "training_pipeline:TrainingPipelineHandler",
     "model": "model:ModelHandler",
-    "registry_policy": "definitions:RegistryPolicyHandler",
+    "registry_policy": "registry_policy:RegistryPolicyHandler",
     "endpoint": "endpoint:EndpointHandler",
-    "monitor": "definitions:MonitorHandler",
+    "monitor": "monitor:MonitorHandler",
 }
 
 
@@ -37,26 +38,26 @@ def _load(target: str) -> Any:
     return getattr(importlib.import_module(f"{__package__}.{module}"), attr)
 
 
-# Runtime actions: (kind, action) -> "module:function" under this package, imported on first
-# use so that plan and validate never load scikit-learn or the HTTP server. Each function is
-# fn(env: LocalEnv, id: str, attrs: dict, rt: RuntimeContext, **arguments) -> the action's
+# Runtime actions: (kind, action) -> "module:function" under this package (actions/, a module
+# per group), imported on first use so that plan and validate never load scikit-learn or the
+# HTTP server. Each function is fn(env: LocalEnv, id: str, attrs: dict, rt: RuntimeContext, **arguments) -> the action's
 # result dataclass (mlops_decl/actions/catalog.py names each one's).
 ACTIONS: dict[tuple[str, str], str] = {
-    ("monitor", "reference_data"): "profile:reference_data",
-    ("monitor", "current_data"): "monitoring:current_data",
-    ("feature_group", "materialize"): "features:materialize",
-    ("feature_group", "online"): "features:online",
-    ("training_pipeline", "run"): "training:run",
-    ("training_pipeline", "run_status"): "tracking:run_status",
-    ("training_pipeline", "end_interrupted"): "tracking:end_interrupted",
-    ("model", "version_evidence"): "versions:version_evidence",
-    ("model", "evaluation_rows"): "versions:evaluation_rows",
-    ("model", "score"): "versions:score",
-    ("model", "list_versions"): "versions:list_versions",
-    ("model", "set_alias"): "versions:set_alias",
-    ("model", "add_approval"): "versions:add_approval",
-    ("endpoint", "predict"): "serving:predict",
-    ("endpoint", "serve"): "serving:serve",
+    ("monitor", "reference_data"): "actions.monitoring:reference_data",
+    ("monitor", "current_data"): "actions.monitoring:current_data",
+    ("feature_group", "materialize"): "actions.features:materialize",
+    ("feature_group", "online"): "actions.features:online",
+    ("training_pipeline", "run"): "actions.training:run",
+    ("training_pipeline", "run_status"): "actions.training:run_status",
+    ("training_pipeline", "end_interrupted"): "actions.training:end_interrupted",
+    ("model", "version_evidence"): "actions.registry:version_evidence",
+    ("model", "evaluation_rows"): "actions.registry:evaluation_rows",
+    ("model", "score"): "actions.registry:score",
+    ("model", "list_versions"): "actions.registry:list_versions",
+    ("model", "set_alias"): "actions.registry:set_alias",
+    ("model", "add_approval"): "actions.registry:add_approval",
+    ("endpoint", "predict"): "actions.serving:predict",
+    ("endpoint", "serve"): "actions.serving:serve",
 }
 
 
@@ -85,7 +86,7 @@ class LocalProvider:
     def configure(self, settings: dict[str, Any], ctx: ProviderContext) -> None:
         settings = dict(settings or {})
         check_settings(SCHEMA.settings, settings, "local")  # the engine checked; direct callers too
-        from .base import LocalEnv
+        from .client import LocalEnv
 
         with self._lock:
             if self._env is not None:

@@ -1,4 +1,4 @@
-"""Model versions for promotion and serving tests, made the way training.py makes them (a
+"""Model versions for promotion and serving tests, made the way training/fit.py makes them (a
 scikit-learn Pipeline logged to MLflow, registered with its model_id, plus the evaluation
 split `evaluation/eval.parquet`) but without a feature store, so these tests do not depend on
 training."""

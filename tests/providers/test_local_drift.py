@@ -111,7 +111,7 @@ def test_check_errors_name_the_problem(local, project, applied):
 
 
 def test_captured_inputs_are_the_default_data(local, project, applied, monkeypatch):
-    capture = pytest.importorskip("mlops_decl.providers.local.capture")
+    capture = pytest.importorskip("mlops_decl.providers.local.stores.capture")
     _, attrs = applied
     _, cur = frames()
     seen = {}

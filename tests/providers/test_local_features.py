@@ -10,7 +10,8 @@ import pytest
 
 from mlops_decl.actions.results import Materialized, OnlineRow
 from mlops_decl.provider import ProviderError, RuntimeContext
-from mlops_decl.providers.local.features import materialize, online, online_table, training_set
+from mlops_decl.providers.local.actions.features import materialize, online
+from mlops_decl.providers.local.stores.feature_data import online_table, training_set
 
 FEATURES = [{"name": "spend", "dtype": "float"}, {"name": "plan", "dtype": "string"}]
 

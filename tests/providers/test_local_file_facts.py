@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops_decl.providers.local import files
+from mlops_decl.providers.local.stores import files
 
 
 @pytest.fixture

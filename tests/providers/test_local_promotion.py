@@ -1,4 +1,4 @@
-"""The local provider's model evidence and primitives (providers/local/versions.py) on the
+"""The local provider's model evidence and primitives (providers/local/actions/registry.py) on the
 local MLflow registry: approvals, version evidence, scores, versions and the alias's
 compare-and-set. The gates that judge this evidence are tested in tests/ml/."""
 

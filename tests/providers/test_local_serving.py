@@ -65,7 +65,7 @@ def test_predict_on_a_pending_endpoint_says_what_to_run(local_mlflow, rt) -> Non
 
 
 def test_predict_after_promote_scores_raw_rows_and_captures_them(local_mlflow, rt) -> None:
-    from mlops_decl.providers.local import capture
+    from mlops_decl.providers.local.stores import capture
 
     v = log_version(local_mlflow, "churn")
     promote(local_mlflow, rt, v)
@@ -109,7 +109,7 @@ def test_predict_names_missing_columns_and_unknown_versions(local_mlflow, rt) ->
 
 
 def test_capture_writer_is_thread_safe(local_mlflow, rt) -> None:
-    from mlops_decl.providers.local import capture
+    from mlops_decl.providers.local.stores import capture
 
     promote(local_mlflow, rt, log_version(local_mlflow, "churn"))
     errors: list[BaseException] = []
@@ -131,7 +131,7 @@ def test_capture_writer_is_thread_safe(local_mlflow, rt) -> None:
 
 
 def test_predict_without_capture_leaves_the_capture_store_alone(local_mlflow, rt) -> None:
-    from mlops_decl.providers.local import capture
+    from mlops_decl.providers.local.stores import capture
 
     promote(local_mlflow, rt, log_version(local_mlflow, "churn"))
     fn = local_mlflow.action("endpoint", "predict")
@@ -204,7 +204,7 @@ def serving(provider, rt, attrs: dict[str, Any] = ENDPOINT, **options: Any) -> I
 
 def captured(provider, n: int) -> list[Any]:  # noqa: ANN001
     """The endpoint's captures once there are n of them (the server writes them in batches)."""
-    from mlops_decl.providers.local import capture
+    from mlops_decl.providers.local.stores import capture
 
     deadline = time.time() + 20
     rows = capture.read(provider.env, "churn_api")
@@ -373,7 +373,7 @@ def test_a_large_request_does_not_stall_a_small_one(local_mlflow, rt) -> None:
 def test_scoring_does_not_wait_for_a_busy_capture_store(local_mlflow, rt) -> None:
     """Another process (a `monitor check`) holding the capture file for 3 s: requests answer
     at once all the same, and the captures land once it lets go."""
-    from mlops_decl.providers.local import capture
+    from mlops_decl.providers.local.stores import capture
 
     promote(local_mlflow, rt, log_version(local_mlflow, "churn"))
     predict(local_mlflow, rt, ROWS)  # the store exists
@@ -405,7 +405,7 @@ def test_scoring_does_not_wait_for_a_busy_capture_store(local_mlflow, rt) -> Non
 def test_capture_writer_is_bounded() -> None:
     import pandas as pd
 
-    from mlops_decl.providers.local import capture
+    from mlops_decl.providers.local.stores import capture
 
     class Env:  # a store that cannot be written: the queue only grows up to its bound
         data_dir = Path("/dev/null/nowhere")
@@ -444,7 +444,7 @@ def test_a_silent_client_is_cut_off_and_keep_alive_works(local_mlflow, rt) -> No
 
 
 def test_serve_takes_the_endpoint_port_and_refuses_a_busy_one(local_mlflow, rt) -> None:
-    from mlops_decl.providers.local import http_server
+    from mlops_decl.providers.local.serving import http_server
 
     promote(local_mlflow, rt, log_version(local_mlflow, "churn"))
     with socket.socket() as s:
@@ -480,7 +480,7 @@ def test_captured_rows_are_plain_json_whatever_was_sent(local) -> None:
     import numpy as np
     import pandas as pd
 
-    from mlops_decl.providers.local import capture
+    from mlops_decl.providers.local.stores import capture
 
     typed = pd.DataFrame(
         {"x": [1.5, np.inf, np.nan], "when": pd.to_datetime(["2026-01-01", None, "2026-01-02"])}

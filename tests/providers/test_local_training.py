@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from mlops_decl.provider import ProviderError, RuntimeContext
-from mlops_decl.providers.local.training import infer_task, train
+from mlops_decl.providers.local.training.estimators import infer_task
+from mlops_decl.providers.local.training.fit import train
 
 CONTRACT = {
     "run_id", "model", "version", "metrics", "params", "dataset_versions", "config_hash", "git_commit", "rows",

@@ -78,7 +78,7 @@ def _env(root: Path):  # type: ignore[no-untyped-def]
 def test_point_in_time_join_never_sees_the_future(project: Path) -> None:
     import pandas as pd
 
-    from mlops_decl.providers.local.features import load_dataset, training_set
+    from mlops_decl.providers.local.stores.feature_data import load_dataset, training_set
 
     provider = _env(project)
     pipeline = json.loads(mlops(project, "state", "show", "training_pipeline.train", "--json").stdout)[

@@ -1,16 +1,20 @@
 """The embedded feature store: one DuckDB file, one table per feature group.
 
 A group's offline table `<group>` and, for `online: true` groups, its online table
-`<group>__online` (latest row per entity); features.py fills them and builds training sets.
+`<group>__online` (latest row per entity); feature_data.py fills them and builds training
+sets. The connection is client.open_duckdb's.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from mlops_decl.provider import ProviderError
+
+from ..errors import StoreBusy
 
 DUCKDB_TYPES = {
     "int": "BIGINT",
@@ -21,10 +25,6 @@ DUCKDB_TYPES = {
 }
 
 
-class StoreBusy(ProviderError):
-    """Another process holds the DuckDB file (DuckDB allows one read-write process)."""
-
-
 def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
@@ -33,24 +33,20 @@ class FeatureStore:
     """One connection per provider, opened on first use and shared under a lock (connecting
     costs ~15 ms; DuckDB also allows a single read-write process per file)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, open: Callable[[Path], Any]):
         self.path = path
+        self._open = open  # client.open_duckdb
         self._lock = threading.Lock()
         self._conn: Any = None
 
     def _connect(self) -> Any:
         if self._conn is None:
             try:
-                import duckdb  # lazy: only feature groups need it
-            except ImportError as exc:
-                raise ProviderError(
-                    f"the local feature store needs duckdb: {exc} (pip install duckdb)"
-                ) from exc
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                self._conn = duckdb.connect(str(self.path))
+                self._conn = self._open(self.path)
+            except ProviderError:
+                raise
             except Exception as exc:  # duckdb.IOException when another process holds the file
-                raise StoreBusy(f"cannot open the feature store {self.path}: {exc}", retryable=True) from exc
+                raise StoreBusy(f"cannot open the feature store {self.path}: {exc}") from exc
         return self._conn
 
     def _run(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:

@@ -1,5 +1,5 @@
-"""Feature groups with data: materialisation into the offline and online stores, online
-lookups, and point-in-time correct training sets.
+"""Feature groups' data: a group's rows read from its source dataset, and point-in-time
+correct training sets (the `materialize` and `online` actions are actions/features.py).
 
 Both stores live in the provider's DuckDB file (`.mlops/local/features.duckdb`): the offline
 store is the table `<group>` (every row of the source: entity keys, event time, features),
@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlops_decl.actions.results import Materialized, OnlineRow
-from mlops_decl.provider import Attributes, ConfigError, ProviderError, RuntimeContext
+from mlops_decl.provider import Attributes, ConfigError
 
-from .base import LocalEnv
+from ..client import LocalEnv
+from ..errors import hinted
 from .files import detect_format, resolve_uri
-from .store import quote
 
 PANDAS_DTYPES = {"int": "Int64", "float": "float64", "string": "string", "bool": "boolean"}
 JOIN_KEY = "__key{}__"  # text copies of the entity keys, so int and string keys still match
@@ -28,17 +27,11 @@ def online_table(group: str) -> str:
     return f"{group}__online"
 
 
-def _error(message: str, hint: str) -> ProviderError:
-    err = ProviderError(message)
-    err.hint = hint  # type: ignore[attr-defined]  # the engine shows it under the message
-    return err
-
-
 def dataset_file(env: LocalEnv, dataset_id: str) -> tuple[Any, str]:
     """(path, format) of a dataset's file, found through the catalog."""
     row = env.catalog.get("dataset", dataset_id)
     if row is None:
-        raise _error(f"dataset `{dataset_id}` is not in the local catalog", "run `mlops-decl apply` first")
+        raise hinted(f"dataset `{dataset_id}` is not in the local catalog", "run `mlops-decl apply` first")
     path = resolve_uri(str(row.get("path") or row.get("uri")), env.project_dir)
     return path, detect_format(path, row.get("format"))
 
@@ -57,7 +50,7 @@ def load_dataset(env: LocalEnv, dataset_id: str) -> Any:
     try:
         return pd.read_parquet(path) if fmt == "parquet" else pd.read_csv(path)
     except FileNotFoundError:
-        raise _error(f"dataset `{dataset_id}`: no file at {path}", "restore the file, then apply") from None
+        raise hinted(f"dataset `{dataset_id}`: no file at {path}", "restore the file, then apply") from None
 
 
 def to_time(series: Any, where: str) -> Any:
@@ -71,7 +64,7 @@ def to_time(series: Any, where: str) -> Any:
         try:  # mixed formats in one column: slower, element by element
             out = pd.to_datetime(series, utc=True, format="mixed")
         except (ValueError, TypeError) as exc:
-            raise _error(
+            raise hinted(
                 f"{where} holds values that are not times: {exc}",
                 "write times as ISO 8601, e.g. 2026-01-31T12:00:00",
             ) from None
@@ -102,7 +95,7 @@ def group_frame(env: LocalEnv, attrs: Attributes) -> Any:
     cols = list(dict.fromkeys([*entity, *([event_time] if event_time else []), *[n for n, _ in features]]))
     missing = [c for c in cols if c not in df.columns]
     if missing:
-        raise _error(
+        raise hinted(
             f"column(s) {', '.join(missing)} are not in dataset `{source}`",
             f"columns of `{source}`: {', '.join(map(str, df.columns))}",
         )
@@ -124,85 +117,6 @@ def group_frame(env: LocalEnv, attrs: Attributes) -> Any:
     if event_time:
         out[event_time] = to_time(out[event_time], f"event_time `{event_time}` of dataset `{source}`")
     return out.dropna(subset=[*entity, *([event_time] if event_time else [])]).reset_index(drop=True)
-
-
-def materialize(env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContext | None = None) -> Materialized:
-    """Rewrite the group's offline table from its source and, for an online group, the online
-    table: the latest row per entity key (ties on event time: the later row in the file)."""
-    version = dataset_version(env, str(attrs["source"]))
-    frame = group_frame(env, attrs)
-    frame["__row__"] = range(len(frame))  # file order, the tie-breaker
-    env.store.write_frame(id, frame.drop(columns="__row__"))
-    online_rows = 0
-    if attrs.get("online"):
-        env.store.write_frame(online_table(id), latest_rows(frame, attrs))
-        online_rows = int(env.store._run(f"SELECT count(*) FROM {quote(online_table(id))}")[0][0])
-    else:
-        env.store.drop_table(online_table(id))
-    if rt is not None:
-        rt.emit(f"materialised feature_group.{id}: {len(frame):,} rows offline, {online_rows:,} online")
-    return Materialized(offline_rows=len(frame), online_rows=online_rows, source_version=version)
-
-
-def latest_rows(frame: Any, attrs: Attributes) -> Any:
-    """The latest row per entity key by event time (file order without one)."""
-    order = [attrs["event_time"], "__row__"] if attrs.get("event_time") else ["__row__"]
-    latest = frame.sort_values(order, kind="stable").drop_duplicates(list(attrs["entity"]), keep="last")
-    return latest.sort_values("__row__").drop(columns="__row__")
-
-
-def online(env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContext, entity: str) -> OnlineRow:
-    """The online row for one entity key (comma-joined values when the key has several
-    columns); ProviderError when the store has none."""
-    if not attrs.get("online"):
-        raise _error(
-            f"feature_group.{id} has no online store (online: false)",
-            "set `online: true` on the feature group and apply",
-        )
-    keys = list(attrs["entity"])
-    values = [v.strip() for v in str(entity).split(",")] if len(keys) > 1 else [str(entity).strip()]
-    if len(values) != len(keys):
-        raise _error(
-            f"feature_group.{id} has {len(keys)} entity columns ({', '.join(keys)}); got {len(values)} value(s)",
-            f"pass --entity {','.join(keys).upper()} with one value per column, comma-joined",
-        )
-    table = online_table(id)
-    if not env.store.has_table(table):  # dropped behind our back: rebuild from the source
-        materialize(env, id, attrs, rt)
-    # Compare as text: the key arrives as text, the column may be an int; 42 and 42.0 alike.
-    where = " AND ".join(
-        f"(CAST({quote(k)} AS VARCHAR) = ? OR TRY_CAST({quote(k)} AS DOUBLE) = TRY_CAST(? AS DOUBLE))"
-        for k in keys
-    )
-    params = [v for v in values for _ in (0, 1)]
-    frame = env.store.query_frame(f"SELECT * FROM {quote(table)} WHERE {where} LIMIT 1", params)
-    if frame.empty:
-        shown = ", ".join(f"{k}={v}" for k, v in zip(keys, values, strict=True))
-        raise _error(
-            f"no online row for {shown} in feature_group.{id}",
-            "check the key; the online store holds the latest row per entity of the source "
-            "dataset as of the last apply",
-        )
-    row = frame.iloc[0].to_dict()
-    event_time = attrs.get("event_time")
-    return OnlineRow(
-        entity={k: plain(row[k]) for k in keys},
-        features={f["name"]: plain(row[f["name"]]) for f in attrs["features"] if f["name"] not in keys},
-        event_time=plain(row[event_time]) if event_time else None,
-    )
-
-
-def plain(value: Any) -> Any:
-    """A JSON-able scalar: numpy to Python, NaN/NA to None, times to ISO 8601."""
-    import pandas as pd
-
-    if value is None or (not isinstance(value, (list, dict)) and bool(pd.isna(value))):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    if hasattr(value, "item"):
-        return value.item()
-    return value if isinstance(value, (int, float, str, bool)) else str(value)
 
 
 def _join_keys(frame: Any, keys: list[str]) -> list[str]:
@@ -229,7 +143,7 @@ def training_set(env: LocalEnv, pipeline: Attributes) -> tuple[Any, list[str]]:
     for fg_id in pipeline["inputs"]:
         fg = env.catalog.get("feature_group", str(fg_id))
         if fg is None:
-            raise _error(f"input feature_group.{fg_id} is not applied", "run `mlops-decl apply` first")
+            raise hinted(f"input feature_group.{fg_id} is not applied", "run `mlops-decl apply` first")
         groups.append((str(fg_id), fg))
     first = groups[0][1]
     spine_source = str(pipeline.get("labels") or first["source"])
@@ -241,7 +155,7 @@ def training_set(env: LocalEnv, pipeline: Attributes) -> tuple[Any, list[str]]:
     missing = [c for c in needed if c not in raw.columns]
     if missing:
         what = "label column" if missing == [label] else "column(s)"
-        raise _error(
+        raise hinted(
             f"the label spine, dataset `{spine_source}`, has no {what} {', '.join(missing)}",
             f"its columns: {', '.join(map(str, raw.columns))}; the spine needs the entity keys and "
             f"event time of feature_group.{groups[0][0]} and the label",
@@ -256,7 +170,7 @@ def training_set(env: LocalEnv, pipeline: Attributes) -> tuple[Any, list[str]]:
         keys = list(fg["entity"])
         absent = [k for k in keys if k not in spine.columns]
         if absent:
-            raise _error(
+            raise hinted(
                 f"feature_group.{fg_id} is keyed on {', '.join(absent)}, which the label spine "
                 f"(dataset `{spine_source}`) lacks",
                 "inputs must share the first input's entity columns, or give a `labels` dataset with all keys",
@@ -264,7 +178,7 @@ def training_set(env: LocalEnv, pipeline: Attributes) -> tuple[Any, list[str]]:
         names = [f["name"] for f in fg["features"] if f["name"] not in needed]
         clash = [n for n in names if n in features]
         if clash:
-            raise _error(
+            raise hinted(
                 f"feature(s) {', '.join(clash)} of feature_group.{fg_id} are in another input too",
                 "rename the feature in one of the groups' sources",
             )

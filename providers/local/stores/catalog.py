@@ -17,7 +17,7 @@ from typing import Any
 
 from mlops_decl.provider import ProviderError
 
-from .privacy import private_file
+from ..errors import sqlite_error
 
 SCHEMA_VERSION = 1
 
@@ -56,9 +56,9 @@ class Catalog:
     serialising them costs less than per-thread connections fighting over SQLite's write
     lock; busy_timeout covers other processes (a `serve` next to an `apply`)."""
 
-    def __init__(self, path: Path, prepare: Callable[[], None] = lambda: None):
+    def __init__(self, path: Path, open: Callable[[Path], sqlite3.Connection]):
         self.path = path
-        self._prepare = prepare  # makes the directory (owner-only) before the file is created
+        self._open = open  # client.open_sqlite: the directory owner-only, then the file
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._found: bool | None = None  # exists(): checked once, then known
@@ -67,12 +67,7 @@ class Catalog:
         # Called with the lock held. Opened lazily: `validate` and `--help` never touch disk.
         if self._conn is None:
             try:
-                self._prepare()
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                private_file(self.path)
-                conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
+                conn = self._open(self.path)
                 conn.execute(_SCHEMA)
                 conn.execute(_FACTS_SCHEMA)
                 conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -88,11 +83,8 @@ class Catalog:
             try:
                 cur = conn.execute(sql, params)
                 return cur.fetchall(), cur.rowcount
-            except sqlite3.OperationalError as exc:
-                # "database is locked" after the busy timeout: another process holds it.
-                raise ProviderError(f"local catalog {self.path}: {exc}", retryable=True) from exc
             except sqlite3.Error as exc:
-                raise ProviderError(f"local catalog {self.path}: {exc}") from exc
+                raise sqlite_error(self.path, exc) from exc
 
     def get(self, kind: str, id: str) -> dict[str, Any] | None:
         rows, _ = self._run("SELECT attributes FROM objects WHERE kind = ? AND id = ?", (kind, id))

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from mlops_decl.provider import ProviderError
 
-from .base import LocalEnv
+from ..client import LocalEnv, open_duckdb
 
 T = TypeVar("T")
 
@@ -33,13 +33,12 @@ def _with_store(env: LocalEnv, fn: Callable[[Any], T], *, create: bool) -> T:
     import duckdb
 
     path = env.data_dir / FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + _BUSY_SECONDS
     delay = 0.01
     with _lock:
         while True:
             try:
-                conn = duckdb.connect(str(path))
+                conn = open_duckdb(path)
                 break
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower() or time.monotonic() > deadline:

@@ -1,19 +1,20 @@
-"""A monitor's current data on the local provider: a CSV or parquet file, or the inputs its
-endpoint captured. The engine scores drift on it (mlops_decl/ml/monitor.py)."""
+"""The monitor actions on the local provider: `reference_data` (the baseline dataset's file
+as a table) and `current_data` (a CSV or parquet file, or the inputs its endpoint captured).
+The engine scores drift on them (mlops_decl/ml/monitor.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlops_decl.ml.evidence import CurrentData
+from mlops_decl.ml.evidence import CurrentData, ReferenceData
 from mlops_decl.ml.profile import hinted
 from mlops_decl.provider import RuntimeContext
 
-from .profile import read_table
+from ..stores.profiles import baseline_facts, checked_baseline, read_table
 
 if TYPE_CHECKING:
-    from .base import LocalEnv
+    from ..client import LocalEnv
 
 
 def current_data(
@@ -31,7 +32,7 @@ def current_data(
             "this monitor has no endpoint, so a check needs current data",
             "pass --data FILE (a CSV or parquet file with the monitored features)",
         )
-    from . import capture
+    from ..stores import capture
 
     frame = capture.read_inputs(env, str(endpoint))
     if frame is None or len(frame) == 0:
@@ -46,3 +47,18 @@ def current_data(
             "send those fields in predict requests, or pass --data FILE",
         )
     return CurrentData(frame, f"captured inputs of endpoint {endpoint}")
+
+
+def reference_data(
+    env: LocalEnv, id: str, attrs: dict[str, Any], rt: RuntimeContext | None, read: bool = True
+) -> ReferenceData:
+    """The baseline's version now and, with `read`, its rows (the monitored columns). Without
+    `read` it never fails: an unreadable baseline has version None (its dataset's plan says why)."""
+    dataset = str(attrs.get("baseline") or "")
+    if not read:
+        facts = baseline_facts(env, dataset)
+        return ReferenceData(dataset, facts.version if facts else None, str(facts.path) if facts else "")
+    facts = checked_baseline(env, attrs)
+    features = attrs.get("features")
+    rows = read_table(Path(facts.path), list(features) if features is not None else None, "baseline")
+    return ReferenceData(dataset, facts.version, str(facts.path), rows)

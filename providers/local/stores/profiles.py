@@ -1,22 +1,20 @@
-"""A monitor's baseline on the local provider: the dataset's file read as a table
-(`reference_data`), and where the reference profile the engine builds from it is kept
+"""A monitor's baseline on the local provider: the dataset's file, read as a table, and where
+the reference profile the engine builds from it is kept
 (`.mlops/local/profiles/<monitor>.npz`; mlops_decl/ml/profile.py computes it).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlops_decl.ml.evidence import ReferenceData
 from mlops_decl.ml.profile import hinted
-from mlops_decl.provider import ConfigError, ProviderError, RuntimeContext
+from mlops_decl.provider import ConfigError, ProviderError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .base import LocalEnv
+    from ..client import LocalEnv
     from .files import FileFacts
 
 
@@ -72,7 +70,7 @@ def baseline_facts(env: LocalEnv, dataset_id: str) -> FileFacts | None:
         return None
 
 
-def _baseline(env: LocalEnv, attrs: dict[str, Any]) -> FileFacts:
+def checked_baseline(env: LocalEnv, attrs: dict[str, Any]) -> FileFacts:
     """The monitor's baseline file, or a ConfigError at the field that names it wrongly."""
     baseline = str(attrs.get("baseline") or "")
     facts = baseline_facts(env, baseline)
@@ -93,39 +91,5 @@ def _baseline(env: LocalEnv, attrs: dict[str, Any]) -> FileFacts:
     return facts
 
 
-def reference_data(
-    env: LocalEnv, id: str, attrs: dict[str, Any], rt: RuntimeContext | None, read: bool = True
-) -> ReferenceData:
-    """The baseline's version now and, with `read`, its rows (the monitored columns). Without
-    `read` it never fails: an unreadable baseline has version None (its dataset's plan says why)."""
-    dataset = str(attrs.get("baseline") or "")
-    if not read:
-        facts = baseline_facts(env, dataset)
-        return ReferenceData(dataset, facts.version if facts else None, str(facts.path) if facts else "")
-    facts = _baseline(env, attrs)
-    features = attrs.get("features")
-    rows = read_table(Path(facts.path), list(features) if features is not None else None, "baseline")
-    return ReferenceData(dataset, facts.version, str(facts.path), rows)
-
-
 def profile_path(env: LocalEnv, monitor_id: str) -> Path:
     return env.data_dir / "profiles" / f"{monitor_id}.npz"
-
-
-def compute_for_monitor(
-    env: LocalEnv, monitor_id: str, attrs: dict[str, Any], prior: dict[str, Any] | None
-) -> dict[str, Any]:
-    """The `reference_profile` attribute: the engine's profile of the baseline, computed and
-    saved unless the prior one still fits."""
-    from mlops_decl.ml.profile import reference_profile
-
-    _baseline(env, attrs)  # a wrong baseline or feature is the user's mistake: say so first
-    path = profile_path(env, monitor_id)
-    return reference_profile(
-        lambda read: reference_data(env, monitor_id, attrs, None, read=read),
-        attrs.get("features"),
-        prior,
-        path,
-        os.path.relpath(path, env.project_dir),
-        env.project_dir,
-    )

@@ -1,46 +1,17 @@
-"""training_pipeline, registry_policy, monitor: definitions kept in the catalog.
-
-Their runtime actions (run, promote, check) come with later issues and will live in their own
-modules; here they are records the engine can create, read back, update and delete.
+"""monitor: a definition kept in the catalog, with its reference profile computed at apply
+(from the baseline dataset, kept under `.mlops/local/profiles/`) and recomputed when the
+baseline's file changes. Its data for a check is the monitoring actions' (actions/monitoring.py).
 """
 
 from __future__ import annotations
 
-from mlops_decl.provider import Attributes, ConfigError
+import os
+from typing import Any
+
+from mlops_decl.provider import Attributes
 
 from .base import CatalogHandler, carry
-from .files import resolve_uri
-
-
-class TrainingPipelineHandler(CatalogHandler):
-    kind = "training_pipeline"
-
-    def plan_computed(self, attrs: Attributes, prior: Attributes | None) -> None:
-        self.check_entrypoint(attrs)
-
-    def build(self, id: str, attrs: Attributes, prior: Attributes | None) -> Attributes:
-        self.check_entrypoint(attrs)
-        return attrs
-
-    def check_entrypoint(self, attrs: Attributes) -> None:
-        """A training script must exist before a run needs it: say so at plan time."""
-        entrypoint = attrs.get("entrypoint")
-        if not entrypoint:
-            return
-        try:
-            path = resolve_uri(str(entrypoint), self.env.project_dir)
-        except ConfigError as exc:
-            raise ConfigError(str(exc), field=("entrypoint",), hint=exc.hint) from None
-        if not path.is_file():
-            raise ConfigError(
-                f"training entrypoint {path} does not exist",
-                field=("entrypoint",),
-                hint="give a Python file relative to the project directory that defines train()",
-            )
-
-
-class RegistryPolicyHandler(CatalogHandler):
-    kind = "registry_policy"
+from .client import LocalEnv
 
 
 class MonitorHandler(CatalogHandler):
@@ -63,7 +34,7 @@ class MonitorHandler(CatalogHandler):
         # the one the profile was computed from; when they differ, or the profile file is gone,
         # plan an update that recomputes it: an unknown value is a diff, shown as
         # (known after apply).
-        from .profile import baseline_facts
+        from .stores.profiles import baseline_facts
 
         facts = baseline_facts(self.env, str(attrs.get("baseline") or ""))
         stale = facts is not None and facts.version != profile.get("baseline_version")
@@ -74,16 +45,36 @@ class MonitorHandler(CatalogHandler):
         # Computed once here, at apply, so that a check sorts only the current data.
         from mlops_decl.ml.monitor import Settings, validate_summary
 
-        from .profile import compute_for_monitor
-
         previous = (prior or {}).get("reference_profile")
-        profile = compute_for_monitor(self.env, id, attrs, previous if isinstance(previous, dict) else None)
+        profile = _compute_profile(self.env, id, attrs, previous if isinstance(previous, dict) else None)
         validate_summary(profile["features"], Settings.of(attrs))
         attrs["reference_profile"] = profile
         return attrs
 
     def _delete(self, id: str, prior: Attributes) -> None:
         super()._delete(id, prior)
-        from .profile import profile_path
+        from .stores.profiles import profile_path
 
         profile_path(self.env, id).unlink(missing_ok=True)
+
+
+def _compute_profile(
+    env: LocalEnv, monitor_id: str, attrs: dict[str, Any], prior: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The `reference_profile` attribute: the engine's profile of the baseline, computed and
+    saved unless the prior one still fits."""
+    from mlops_decl.ml.profile import reference_profile
+
+    from .actions.monitoring import reference_data
+    from .stores.profiles import checked_baseline, profile_path
+
+    checked_baseline(env, attrs)  # a wrong baseline or feature is the user's mistake: say so first
+    path = profile_path(env, monitor_id)
+    return reference_profile(
+        lambda read: reference_data(env, monitor_id, attrs, None, read=read),
+        attrs.get("features"),
+        prior,
+        path,
+        os.path.relpath(path, env.project_dir),
+        env.project_dir,
+    )

@@ -1,8 +1,8 @@
 """Training runs detached from the command that started them (`run --no-wait`).
 
-`start` spawns `python -m mlops_decl.providers.local.worker` in a session of its own, begins
-the MLflow run tagged with the worker's pid, and hands the worker the job on its stdin; the
-worker trains into that run and ends it FINISHED or FAILED. Its progress goes to
+`start` spawns this module (`python -m mlops_decl.providers.local.training.worker`) in a
+session of its own, begins the MLflow run tagged with the worker's pid, and hands the worker
+the job on its stdin; the worker trains into that run and ends it FINISHED or FAILED. Its progress goes to
 `.mlops/local/runs/<run_id>.log`. A worker that dies leaves the run RUNNING under a dead pid,
 which `run_status` reports (and ends) as killed.
 """
@@ -18,13 +18,13 @@ from typing import Any
 
 from mlops_decl.provider import Attributes, ProviderContext, ProviderError, RuntimeContext
 
-from .base import LocalEnv
+from ..client import LocalEnv
 from .tracking import begin_run
 
 
 def start(env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContext) -> str:
     """Begin a run of pipeline `id` in a detached worker; its MLflow run id."""
-    from .training import _check_model, _dataset_versions
+    from .fit import _check_model, _dataset_versions
 
     _check_model(env, str(attrs["registers"]))  # fail here, not in the background
     versions = _dataset_versions(env, attrs, rt)
@@ -70,7 +70,7 @@ def start(env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContext) -> str:
 
 def main() -> int:
     job: dict[str, Any] = json.load(sys.stdin)
-    from .training import train
+    from .fit import train
 
     ctx = ProviderContext(
         project_dir=Path(job["ctx"]["project_dir"]),

@@ -1,26 +1,25 @@
-"""Endpoints that score: `predict`, and `serve` (the HTTP server is http_server.py), both
-following the alias.
+"""Scoring rows with the model version an endpoint's alias points at, for `predict` and the
+HTTP server (actions/serving.py): rows in, typed and scored in chunks, predictions and scores
+out, each batch handed to the capture sink.
 
 `predict` resolves the version on every call; the server whenever the registry database has
 changed, so a promotion reaches a running server on its next request. Loaded models are
-cached by (model, version).
+cached by (model, version) (models.py).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from mlops_decl.actions.results import Prediction, Served
 from mlops_decl.provider import Attributes, ProviderError, RuntimeContext
 
-from .base import LocalEnv
-from .capture import Batch
-from .capture import write as write_captures
-from .endpoint import resolve_version as live_version
-from .versions import load_model, model_version, versions
+from ..client import LocalEnv
+from ..endpoint import resolve_version as live_version
+from ..stores.capture import Batch
+from ..stores.versions import model_version, versions
+from .models import load_model
 
 CHUNK_ROWS = 1000  # rows the model scores at once
 
@@ -33,7 +32,7 @@ class PendingModel(ProviderError):
         self.hint = hint
 
 
-def _address(rt: RuntimeContext | None, kind: str, id: str) -> str:
+def address(rt: RuntimeContext | None, kind: str, id: str) -> str:
     found = rt.find(kind, id) if rt is not None else None
     return found[0] if found else f"{kind}.{id}"
 
@@ -46,7 +45,7 @@ def resolve_version(env: LocalEnv, id: str, attrs: Attributes, rt: RuntimeContex
         return number
     if isinstance(wanted, int) or str(wanted).isdigit():
         model_version(env, name, wanted)  # raises, naming the versions that exist
-    model = _address(rt, "model", name)
+    model = address(rt, "model", name)
     known = sorted(versions(env, name))
     if known:  # trained but never promoted
         hint = f"run `mlops-decl promote {model} --version {known[-1]}`"
@@ -190,7 +189,7 @@ def score(
         err = ProviderError(f"the rows lack column(s) {', '.join(missing)} that {what} needs")
         err.hint = f"version {version} takes: {', '.join(expected)}"  # type: ignore[attr-defined]
         raise err
-    from .training import prepare
+    from ..training.estimators import prepare
 
     with turn():
         X = prepare(_typed(frame[expected], _numeric_inputs(model), what)) if expected else frame
@@ -210,67 +209,9 @@ def score(
     if sink is not None:
         sink(Batch(id, version, frame, preds, scores))
     return {
-        "endpoint": _address(rt, "endpoint", id),
+        "endpoint": address(rt, "endpoint", id),
         "model": name,
         "version": version,
         "predictions": preds,
         "scores": scores,
     }
-
-
-def predict(
-    env: LocalEnv,
-    id: str,
-    attrs: Attributes,
-    rt: RuntimeContext,
-    rows: list[dict[str, Any]],
-    capture: bool = True,
-) -> Prediction:
-    """Score rows; with capture=False they stay out of the capture store (and drift checks)."""
-    sink = (lambda batch: write_captures(env, [batch])) if capture else None
-    out = score(env, id, attrs, rt, rows, sink=sink)
-    return Prediction(out["endpoint"], out["model"], out["version"], out["predictions"], out["scores"])
-
-
-def serve(
-    env: LocalEnv,
-    id: str,
-    attrs: Attributes,
-    rt: RuntimeContext,
-    port: int | None = None,
-    stop: threading.Event | None = None,
-    max_body_mb: float | None = None,
-    timeout: float | None = None,
-    capture: bool = True,
-) -> Served:
-    """Serve until KeyboardInterrupt or `stop` is set; returns where it served. `port` None: the
-    endpoint's `local.port`, else 8080; 0: any free port. capture=False: nothing scored
-    reaches the capture store."""
-    from .http_server import make_server
-
-    server = make_server(env, id, attrs, rt, port, max_body_mb, timeout, capture)
-    url = server.url
-    try:
-        version = f"v{resolve_version(env, id, attrs, rt)}"
-        load_model(env, str(attrs["model"]), int(version[1:]))  # warm: the first request is not slow
-    except PendingModel:
-        version = "pending_model: no version yet"
-    rt.emit(
-        f"serving {_address(rt, 'endpoint', id)} (model {attrs['model']}@{attrs.get('version', 'champion')} "
-        f"{version}) on {url}"
-    )
-    rt.emit("POST /invocations, GET /health; Ctrl-C stops")
-    stop = stop or threading.Event()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-    thread.start()
-    try:
-        while not stop.wait(0.2):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.shutdown()
-        dropped = server.close()
-    if dropped:
-        rt.emit(f"capture: {dropped} scored rows not captured (the capture store was full or failing)")
-    return Served(url)

@@ -1,0 +1,1 @@
+"""Training runs: estimators, fitting and evaluation, MLflow tracking, detached workers."""
