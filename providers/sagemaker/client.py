@@ -1,7 +1,11 @@
 """The only place the SageMaker provider builds boto3 sessions and clients: region, profile,
 a role assumed through STS, a local endpoint_url (the test double), botocore's retry config.
 One Clients per provider instance; boto3 clients are safe to share between threads, their
-creation is not, so it happens under a lock. `call` runs one API call and maps its error."""
+creation is not, so it happens under a lock. `call` runs one API call and maps its error.
+
+CLIENT_HOOKS is where a test or a benchmark watches the calls (calls.py counts them with
+botocore's event hooks): each hook gets (service, client) once a client is built, before
+its first call, and registers its handlers on `client.meta.events`."""
 
 from __future__ import annotations
 
@@ -13,6 +17,11 @@ from .errors import provider_error
 from .settings import Settings
 
 T = TypeVar("T")
+
+CLIENT_HOOKS: list[Callable[[str, Any], None]] = []
+# above the provider's concurrency (16): no call waits for a pooled connection, and none
+# opens one that the pool then discards
+POOL_CONNECTIONS = 32
 
 
 class Clients:
@@ -49,6 +58,7 @@ class Clients:
             user_agent_extra="mlops-decl",
             connect_timeout=10,
             read_timeout=60,
+            max_pool_connections=POOL_CONNECTIONS,
         )
 
     def client(self, service: str) -> Any:
@@ -60,6 +70,8 @@ class Clients:
                 found = self._session.client(
                     service, endpoint_url=self.settings.endpoint_url, config=self._config()
                 )
+                for hook in list(CLIENT_HOOKS):
+                    hook(service, found)
                 self._clients[service] = found
             return found
 

@@ -1,6 +1,6 @@
 """The extended moto server: one ThreadedMotoServer on 127.0.0.1, its WSGI app wrapped to count
-calls, throttle or slow them on request, and tell the extensions (extensions.py) this
-server's timing options.
+calls, throttle or slow them on request (faults.py), and tell the extensions (extensions.py)
+this server's timing options.
 
 moto keeps its backends per process: two servers in one process share their objects. Each
 server resets them when it starts, so a test that starts its own server starts empty.
@@ -9,12 +9,8 @@ server resets them when it starts, so a test that starts its own server starts e
 from __future__ import annotations
 
 import itertools
-import json
-import threading
-import time
 import urllib.request
 from collections import Counter
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,12 +19,10 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from . import extensions
+from .faults import OPTIONS_HEADER, Faults, Traffic
 
-OPTIONS_HEADER = "X-Mlops-Double"  # set by the middleware: which server's options apply
+__all__ = ["OPTIONS_HEADER", "Options", "SageMakerServer"]
 _ids = itertools.count(1)
-
-StartResponse = Callable[..., Any]
-WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 @dataclass
@@ -38,62 +32,13 @@ class Options:
     endpoint_delay: float = 0.3  # seconds an endpoint is Creating / Updating before InService
     pipeline_delay: float = 0.3  # seconds a pipeline execution is Executing before it finishes
     latency: float = 0.0  # seconds added to every call (benchmarks)
+    throttle: float = 0.0  # share of calls answered as throttled (faults.py)
+    seed: int = 0  # of the throttled calls' draws
 
 
 class _Quiet(WSGIRequestHandler):
     def log_request(self, *args: Any, **kwargs: Any) -> None:  # one line per call is noise
         pass
-
-
-class Traffic:
-    """The WSGI middleware: counts calls by action, throttles the next n, adds latency."""
-
-    def __init__(self, app: WSGIApp, options: Options, key: str):
-        self.app, self.options, self.key = app, options, key
-        self._lock = threading.Lock()
-        self._throttle = 0
-        self.calls: Counter[str] = Counter()
-
-    def throttle(self, n: int) -> None:
-        with self._lock:
-            self._throttle = n
-
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO", "")
-        if path.startswith("/moto-api"):
-            return self.app(environ, start_response)
-        action = _action(environ)
-        with self._lock:
-            self.calls[action] += 1
-            throttled = self._throttle > 0
-            self._throttle -= 1 if throttled else 0
-        if self.options.latency:
-            time.sleep(self.options.latency)
-        if throttled:
-            return _throttled(environ, start_response)
-        environ["HTTP_" + OPTIONS_HEADER.upper().replace("-", "_")] = self.key
-        return self.app(environ, start_response)
-
-
-def _action(environ: dict[str, Any]) -> str:
-    target = environ.get("HTTP_X_AMZ_TARGET")
-    if target:  # SageMaker.CreateEndpoint
-        return str(target).rsplit(".", 1)[-1]
-    return f"{environ.get('REQUEST_METHOD', 'GET')} {environ.get('PATH_INFO', '/')}"
-
-
-def _throttled(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-    """What AWS answers a client over its rate: JSON APIs a ThrottlingException, S3 SlowDown."""
-    if environ.get("HTTP_X_AMZ_TARGET"):
-        body = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
-        start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.1")])
-        return [body]
-    body = (
-        b"<?xml version='1.0' encoding='UTF-8'?><Error><Code>SlowDown</Code>"
-        b"<Message>Please reduce your request rate.</Message></Error>"
-    )
-    start_response("503 Slow Down", [("Content-Type", "application/xml")])
-    return [body]
 
 
 class SageMakerServer(ThreadedMotoServer):
@@ -103,10 +48,11 @@ class SageMakerServer(ThreadedMotoServer):
         super().__init__(ip_address=host, port=port, verbose=False)
         self.options = options or Options()
         self.key = f"double-{next(_ids)}"
+        self.faults = Faults(self.options.throttle, self.options.latency, self.options.seed)
         self.traffic: Traffic | None = None
 
     def _server_entry(self) -> None:
-        self.traffic = Traffic(DomainDispatcherApplication(create_backend_app), self.options, self.key)
+        self.traffic = Traffic(DomainDispatcherApplication(create_backend_app), self.faults, self.key)
         self._server = make_server(
             self._ip_address, self._port, self.traffic, threaded=True, request_handler=_Quiet
         )
@@ -138,19 +84,29 @@ class SageMakerServer(ThreadedMotoServer):
     def reset(self) -> None:
         """Forget every object (moto's own reset) and the counts."""
         urllib.request.urlopen(urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")).close()
-        if self.traffic is not None:
-            self.traffic.calls.clear()
+        self.faults.clear_counts()
 
     @property
     def requests(self) -> int:
         """API calls answered (or throttled) so far."""
-        return sum(self.traffic.calls.values()) if self.traffic else 0
+        return int(self.faults.report()["requests"])
 
     def calls(self) -> Counter[str]:
         """API calls so far by action (`CreateEndpoint`, `GET /bucket/key`)."""
-        return Counter(self.traffic.calls) if self.traffic else Counter()
+        return Counter(self.faults.report()["calls"])
+
+    @property
+    def throttled(self) -> int:
+        """Calls answered as throttled so far."""
+        return self.faults.throttled
 
     def throttle(self, n: int) -> None:
         """Answer the next n calls as AWS answers a client over its rate."""
-        assert self.traffic is not None, "start the server first"
-        self.traffic.throttle(n)
+        self.faults.set(next=n)
+
+    def inject(
+        self, throttle: float | None = None, latency: float | None = None, seed: int | None = None
+    ) -> None:
+        """From now on throttle a share of calls (0 to 1) and/or add `latency` seconds to
+        each; a seed restarts the draws (faults.py)."""
+        self.faults.set(throttle=throttle, latency=latency, seed=seed)
