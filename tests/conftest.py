@@ -6,10 +6,12 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
+
+from mlops_decl.testing.aws import MotoServer
 
 REPO = Path(__file__).resolve().parents[1]
 QUICKSTART = REPO / "examples" / "quickstart"
@@ -51,3 +53,23 @@ def project(tmp_path: Path) -> Path:
     dest = tmp_path / "project"
     shutil.copytree(QUICKSTART, dest, ignore=shutil.ignore_patterns(".mlops", "__pycache__"))
     return dest
+
+
+@pytest.fixture(scope="session")
+def moto_session() -> Iterator[MotoServer]:
+    """One moto server for the test session (mlops_decl/testing/aws.py)."""
+    from mlops_decl.testing.aws import moto_server
+
+    with moto_server() as server:
+        yield server
+
+
+@pytest.fixture
+def aws(moto_session: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer:
+    """moto's server, emptied, with this process's AWS environment (fake credentials, the
+    endpoint) pointing at it; pass `aws.env` to subprocesses."""
+    moto_session.reset()
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    for name, value in moto_session.env.items():
+        monkeypatch.setenv(name, value)
+    return moto_session

@@ -340,11 +340,32 @@ MISTAKES: dict[str, Mistake] = {
         ("`backend` belongs in mlops.yaml",),
         "move it to mlops.yaml",
     ),
-    "s3-backend-not-available-yet": Mistake(
-        {"mlops.yaml": "project: t\nbackend:\n  type: s3\n  key: state.json\n"},
+    "gcs-backend-not-available-yet": Mistake(
+        {"mlops.yaml": "project: t\nbackend:\n  type: gcs\n  bucket: b\n"},
         ("mlops.yaml", 3, 9),
-        ("`s3` state backend is not available yet", "`sagemaker` extra"),
-        "installed backends: local",
+        ("`gcs` state backend is not available yet", "`vertex` extra"),
+        "installed backends: local, s3",
+        quickstart=False,
+    ),
+    "s3-backend-without-bucket": Mistake(
+        {"mlops.yaml": "project: t\nbackend:\n  type: s3\n  key: state.json\n"},
+        ("mlops.yaml", 2, 1),
+        ("the `s3` backend needs `bucket`",),
+        "add `bucket:` under `backend:`",
+        quickstart=False,
+    ),
+    "s3-backend-bad-bucket-name": Mistake(
+        {"mlops.yaml": "project: t\nbackend:\n  type: s3\n  key: state.json\n  bucket: Team_State\n"},
+        ("mlops.yaml", 5, 11),
+        ("`Team_State` is not a bucket name",),
+        "lowercase letters",
+        quickstart=False,
+    ),
+    "s3-backend-without-a-lock": Mistake(
+        {"mlops.yaml": "project: t\nbackend: {type: s3, bucket: state, key: s.json, use_lockfile: false}\n"},
+        ("mlops.yaml", 2, 63),
+        ("the s3 backend needs a lock",),
+        "dynamodb_table",
         quickstart=False,
     ),
     "backend-unknown-type": Mistake(
@@ -510,7 +531,7 @@ def test_each_mistake_in_its_own_file_is_reported_once(project: Path, run_cli) -
 
 def test_broken_project_file_does_not_cascade(tmp_path: Path, run_cli) -> None:
     """A broken mlops.yaml is one error; the other files are not taken for the project file."""
-    (tmp_path / "mlops.yaml").write_text("project: t\nbackend: {type: s3}\n")
+    (tmp_path / "mlops.yaml").write_text("project: t\nbackend: {type: ftp}\n")
     (tmp_path / "ml.yaml").write_text("resources:\n  model:\n    m: {}\n")
     rc, _, err = run_cli(["validate"], tmp_path)
     assert rc == 1

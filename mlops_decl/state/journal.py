@@ -14,9 +14,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlops_decl.state.model import ResourceState, State, StateError
+
+if TYPE_CHECKING:
+    import threading
 
 Entry = dict[str, Any]
 
@@ -86,3 +89,38 @@ def replay(
         apply(state, e, where)
         applied, expected = applied + 1, expected + 1
     return Replayed(applied, True)
+
+
+class Recorder:
+    """A StateStore's put_resource, remove_resource, set_outputs and record_audit, each one
+    entry written by the store's `_record(op, payload)` while it holds `_mu`."""
+
+    if TYPE_CHECKING:
+        _mu: threading.Lock
+
+        def _loaded(self) -> State: ...
+
+        def _record(self, op: str, payload: dict[str, Any]) -> int: ...
+
+    def put_resource(self, rs: ResourceState) -> int:
+        with self._mu:
+            return self._record("put", {"address": rs.address, "resource": rs.to_json()})
+
+    def remove_resource(self, address: str) -> int:
+        with self._mu:
+            state = self._loaded()
+            if address not in state.resources:
+                return state.serial  # nothing to forget: no write
+            return self._record("rm", {"address": address})
+
+    def set_outputs(self, outputs: dict[str, dict[str, Any]]) -> int:
+        with self._mu:
+            return self._record("outputs", {"outputs": outputs})
+
+    def record_audit(self, anchor: dict[str, Any]) -> int:
+        with self._mu:
+            state = self._loaded()
+            recorded = state.audit or {}
+            if (recorded.get("entries"), recorded.get("head")) == (anchor["entries"], anchor["head"]):
+                return state.serial
+            return self._record("audit", {"audit": {"entries": anchor["entries"], "head": anchor["head"]}})

@@ -31,7 +31,7 @@ from mlops_decl.state import journal
 from mlops_decl.state.fsutil import ensure_dir, fsync_dir, sweep, temp_prefix, write_all
 from mlops_decl.state.group_commit import GroupCommit
 from mlops_decl.state.local_lock import LocalLock, lock_path_for
-from mlops_decl.state.model import ResourceState, State, StateError
+from mlops_decl.state.model import State, StateError
 from mlops_decl.state.store import StateConflict
 
 # What the files looked like: the snapshot's (inode, size, mtime) or None, the journal's size.
@@ -63,7 +63,7 @@ def _dump_state(doc: dict[str, Any]) -> bytes:
     return ("\n".join(out) + "\n").encode()
 
 
-class LocalStateStore:
+class LocalStateStore(journal.Recorder):
     """StateStore on a local file. Thread-safe; puts are O(1) apart from the appended line."""
 
     def __init__(self, path: Path, durable: bool = True, min_compact: int = 100):
@@ -170,29 +170,6 @@ class LocalStateStore:
             fcntl.flock(fd, fcntl.LOCK_UN)
 
     # -- writing ----------------------------------------------------------------------
-    def put_resource(self, rs: ResourceState) -> int:
-        with self._mu:
-            return self._record("put", {"address": rs.address, "resource": rs.to_json()})
-
-    def remove_resource(self, address: str) -> int:
-        with self._mu:
-            state = self._loaded()
-            if address not in state.resources:
-                return state.serial  # nothing to forget: no write
-            return self._record("rm", {"address": address})
-
-    def set_outputs(self, outputs: dict[str, dict[str, Any]]) -> int:
-        with self._mu:
-            return self._record("outputs", {"outputs": outputs})
-
-    def record_audit(self, anchor: dict[str, Any]) -> int:
-        with self._mu:
-            state = self._loaded()
-            recorded = state.audit or {}
-            if (recorded.get("entries"), recorded.get("head")) == (anchor["entries"], anchor["head"]):
-                return state.serial
-            return self._record("audit", {"audit": {"entries": anchor["entries"], "head": anchor["head"]}})
-
     def _record(self, op: str, payload: dict[str, Any]) -> int:
         with self._commit() as state:
             if not self._has_snapshot or not self._journal_clean:

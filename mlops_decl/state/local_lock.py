@@ -13,18 +13,17 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
 
 from mlops_decl.state.fsutil import ensure_dir, pid_alive, sweep, temp_prefix, write_all
 from mlops_decl.state.model import StateError
-from mlops_decl.state.store import LockHeld, LockInfo
+from mlops_decl.state.store import LockHeld, LockInfo, WithBlock
 
 
 def lock_path_for(state_path: Path) -> Path:
     return state_path.with_name(state_path.stem + ".lock.json")  # state.json -> state.lock.json
 
 
-class LocalLock:
+class LocalLock(WithBlock):
     """A lock file holding the LockInfo JSON, also flock()ed by the holder for its whole life.
 
     The flock is what makes a killed holder's lock stale: the kernel drops it on process death.
@@ -39,7 +38,6 @@ class LocalLock:
         self._guard_path = self.path.with_suffix(".guard")
         self._mu = threading.Lock()
         self._fd: int | None = None  # our lock file, flocked while we hold the lock
-        self._pending: LockInfo | None = None
         self.info: LockInfo | None = None
 
     @contextlib.contextmanager
@@ -137,12 +135,7 @@ class LocalLock:
         raise StateError(f"could not take the lock {self.path}: it keeps changing")
 
     def _parse(self, raw: bytes) -> LockInfo:
-        try:
-            return LockInfo.from_json(json.loads(raw))
-        except (ValueError, StateError) as exc:
-            raise StateError(
-                f"the lock file {self.path} is unreadable ({exc}); if no mlops-decl is running, delete it"
-            ) from None
+        return LockInfo.parse(raw, f"lock file {self.path}")
 
     @staticmethod
     def _stale(holder: LockInfo, hfd: int) -> bool:
@@ -187,19 +180,3 @@ class LocalLock:
             if self._fd is not None and self.info is not None and self.info.id == lock_id:
                 os.close(self._fd)
                 self._fd, self.info = None, None
-
-    def __call__(self, info: LockInfo) -> LocalLock:
-        self._pending = info
-        return self
-
-    def __enter__(self) -> LocalLock:
-        if self._pending is None:
-            raise StateError("use the lock as `with lock(info):`")
-        info, self._pending = self._pending, None
-        self.acquire(info)
-        return self
-
-    def __exit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.release()

@@ -1,8 +1,10 @@
 """Finding state backends by `backend: {type: NAME}` and checking their settings.
 
-The built-in local backend is found without scanning entry points (reading every installed
-distribution's metadata costs ~8 ms a start, as for providers in mlops_decl/provider.py);
-others are entry points of the group `mlops_decl.backends`, imported only when named.
+The backends shipped in this package (local; s3, which needs the `s3` extra) are found without
+scanning entry points (reading every installed distribution's metadata costs ~8 ms a start, as
+for providers in mlops_decl/provider.py); others are entry points of the group
+`mlops_decl.backends`, imported only when named. A backend class may add a
+`check_settings(settings)` classmethod for what its schema cannot say.
 """
 
 from __future__ import annotations
@@ -20,11 +22,14 @@ if TYPE_CHECKING:
 
 ENTRY_POINT_GROUP = "mlops_decl.backends"
 
-BUILTIN_BACKENDS = {"local": "mlops_decl.state.local_backend:LocalBackend"}
+BUILTIN_BACKENDS = {
+    "local": "mlops_decl.state.local_backend:LocalBackend",
+    "s3": "mlops_decl.state.s3.backend:S3Backend",
+}
 
 # Backends that will ship with an extra of this package: the extra to name when missing, and
 # whether that extra delivers the backend yet.
-EXTRAS: dict[str, tuple[str, bool]] = {"s3": ("sagemaker", False), "gcs": ("vertex", False)}
+EXTRAS: dict[str, tuple[str, bool]] = {"gcs": ("vertex", False)}
 
 
 @dataclass(frozen=True)
@@ -98,9 +103,10 @@ def check_settings(settings: Mapping[str, Any]) -> list[SettingsProblem]:
     if not isinstance(name, str):
         return [SettingsProblem(("type",), "`type` must be a backend name, e.g. local")]
     try:
-        schema = backend_type(name).settings_schema
+        cls = backend_type(name)
     except BackendMissing as exc:
         return [SettingsProblem(("type",), str(exc), exc.hint)]
+    schema = cls.settings_schema
     props: dict[str, Any] = schema.get("properties", {})
     problems = []
     for key, value in settings.items():
@@ -118,8 +124,11 @@ def check_settings(settings: Mapping[str, Any]) -> list[SettingsProblem]:
         problems.extend(_check_value((key,), value, spec))
     for key in schema.get("required", []):
         if settings.get(key) is None:
-            problems.append(SettingsProblem((), f"the `{name}` backend needs `{key}`", key=True))
-    return problems
+            about = props.get(key, {}).get("description")
+            hint = f"add `{key}:` under `backend:`" + (f": {about}" if about else "")
+            problems.append(SettingsProblem((), f"the `{name}` backend needs `{key}`", hint, key=True))
+    more = getattr(cls, "check_settings", None)
+    return problems if problems or more is None else list(more(settings))
 
 
 def _check_value(path: tuple[str, ...], value: Any, spec: Mapping[str, Any]) -> list[SettingsProblem]:

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from mlops_decl.state.model import ResourceState, State, StateError
 
@@ -26,6 +26,7 @@ __all__ = [
     "StateConflict",
     "StateError",
     "StateStore",
+    "WithBlock",
     "check_push",
     "holding",
 ]
@@ -117,6 +118,18 @@ class LockInfo:
         return asdict(self)
 
     @classmethod
+    def parse(cls, raw: str | bytes, where: str) -> LockInfo:
+        """The LockInfo JSON read from where (e.g. "lock file /p/.mlops/state.lock.json")."""
+        import json
+
+        try:
+            return cls.from_json(json.loads(raw))
+        except (ValueError, StateError) as exc:
+            raise StateError(
+                f"the {where} is unreadable ({exc}); if no mlops-decl is running, delete it"
+            ) from None
+
+    @classmethod
     def from_json(cls, data: Any) -> LockInfo:
         if not isinstance(data, dict):
             raise StateError("the lock record is not a JSON object")
@@ -205,6 +218,37 @@ class Lock(Protocol):
     def __exit__(
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None: ...
+
+
+_L = TypeVar("_L", bound="WithBlock")
+
+
+class WithBlock:
+    """`with lock(info): ...` for a lock class with acquire(info) and release()."""
+
+    _pending: LockInfo | None = None
+
+    if TYPE_CHECKING:
+
+        def acquire(self, info: LockInfo, timeout: float = 0.0) -> None: ...
+
+        def release(self) -> None: ...
+
+    def __call__(self: _L, info: LockInfo) -> _L:
+        self._pending = info
+        return self
+
+    def __enter__(self: _L) -> _L:
+        if self._pending is None:
+            raise StateError("use the lock as `with lock(info):`")
+        info, self._pending = self._pending, None
+        self.acquire(info)
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.release()
 
 
 @contextlib.contextmanager

@@ -49,8 +49,8 @@ def test_open_backend(tmp_path: Path) -> None:
     assert "state.json" in store.describe()
     store, _ = open_backend(tmp_path, {"type": "local", "path": "envs/prod.json"})
     assert store.path == tmp_path / "envs" / "prod.json"
-    with pytest.raises(StateError, match="`s3` state backend is not available yet"):
-        open_backend(tmp_path, {"type": "s3", "bucket": "b", "key": "k"})
+    with pytest.raises(StateError, match="`gcs` state backend is not available yet"):
+        open_backend(tmp_path, {"type": "gcs", "bucket": "b"})
     with pytest.raises(StateError, match="unknown state backend type `ftp`"):
         open_backend(tmp_path, {"type": "ftp"})
 
