@@ -171,7 +171,7 @@ class BackendContract:
             lock.force_unlock(lock_id)  # nothing left to unlock
 
     def test_a_lock_wait_ends_when_the_holder_lets_go(self, setup: Setup) -> None:
-        setup.hold(seconds=1.5)
+        setup.hold(seconds=3)
         lock = setup.open().lock()
         holder = lock.holder()
         assert holder is not None and holder.operation == "apply"

@@ -61,22 +61,15 @@ class Remote:
             return self._clients[service]
 
     def _build(self, service: str) -> Any:
-        import boto3
-        from botocore.config import Config
         from botocore.exceptions import BotoCoreError
 
         s = self.settings
-        config = Config(
-            retries={"mode": "standard", "max_attempts": int(s.get("max_retries", 5)) + 1},
-            connect_timeout=10,
-            read_timeout=60,
-            s3={"addressing_style": "path" if s.get("use_path_style") else "auto"},
-        )
+        wanted = (service, s.get("profile"), s.get("region"), s.get("endpoint_url"))
+        options = (int(s.get("max_retries", 5)), bool(s.get("use_path_style")))
         try:
-            session = boto3.session.Session(profile_name=s.get("profile"), region_name=s.get("region"))
-            return session.client(service, endpoint_url=s.get("endpoint_url"), config=config)
+            return _client(*wanted, *options)
         except BotoCoreError as exc:
-            raise self._translate(exc, f"cannot set up AWS access for the s3 backend ({service})") from None
+            raise self._translate(exc, f"set up AWS access for the s3 backend ({service})") from None
 
     # -- calls ------------------------------------------------------------------------
     def call(self, service: str, op: str, what: str, **kwargs: Any) -> Any:
@@ -260,6 +253,38 @@ class Remote:
                 f"cannot {what}: {exc}", hint="check the network, `region:` and `endpoint_url:`"
             )
         return S3BackendError(f"cannot {what}: {exc}")
+
+
+_clients: dict[tuple[Any, ...], Any] = {}
+_clients_mu = threading.Lock()
+
+
+def _client(
+    service: str,
+    profile: str | None,
+    region: str | None,
+    endpoint: str | None,
+    retries: int,
+    path_style: bool,
+) -> Any:
+    """A client shared by every backend of the process with these settings: building a session
+    loads botocore's service models (a quarter of a second), and boto3 clients are thread-safe.
+    Never boto3's default session, which other code in the process may configure."""
+    key = (service, profile, region, endpoint, retries, path_style)
+    with _clients_mu:
+        if key not in _clients:
+            import boto3
+            from botocore.config import Config
+
+            config = Config(
+                retries={"mode": "standard", "max_attempts": retries + 1},
+                connect_timeout=10,
+                read_timeout=60,
+                s3={"addressing_style": "path" if path_style else "auto"},
+            )
+            session = boto3.session.Session(profile_name=profile, region_name=region)
+            _clients[key] = session.client(service, endpoint_url=endpoint, config=config)
+        return _clients[key]
 
 
 class _Missing(S3BackendError):

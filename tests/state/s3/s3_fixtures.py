@@ -23,8 +23,8 @@ def s3_settings(lock: str = "lockfile", **more: Any) -> dict[str, Any]:
     }
     if lock in ("dynamodb", "both"):
         settings["dynamodb_table"] = TABLE
-    if lock == "dynamodb":
-        settings["use_lockfile"] = False
+    if lock in ("dynamodb", "both"):
+        settings["use_lockfile"] = lock == "both"
     return {**settings, **more}
 
 
