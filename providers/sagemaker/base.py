@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from mlops_decl.cloud.naming import cloud_name
+from mlops_decl.cloud.objects import RangeReader
 from mlops_decl.operation import Operation
-from mlops_decl.provider import NAME_KEY, Attributes, Handler
+from mlops_decl.provider import NAME_KEY, Attributes, Category, Handler, ProviderError
 
-from .client import Clients
+from .client import Clients, call
 
 MANAGED = "mlops-decl:identity"  # on every object made: which resource (project/kind.name) owns it
 PREFIX = "mlops-decl:"  # tags under it are the provider's own, never the user's
@@ -39,6 +40,17 @@ class SageMakerHandler(Handler):
         """AWS tags for an object: the provider's, the resource's over them, the managed tag."""
         merged = {**self.settings_tags, **dict(desired.get("tags") or {}), MANAGED: identity}
         return [{"Key": k, "Value": v} for k, v in merged.items()]
+
+    def claim(self, what: str, name: str, tags: dict[str, str], desired: Attributes, identity: str) -> None:
+        """An object that already had this resource's name is this resource's only when its
+        managed tag says so; anyone else's is a conflict, resolved by importing or renaming."""
+        if tags.get(MANAGED) != identity:
+            raise ProviderError(
+                f"a {what} named {name} exists and is not this resource's "
+                f"({MANAGED}={tags.get(MANAGED)!r}); import it with "
+                f"`mlops-decl import {self.kind}.{desired.get(NAME_KEY)} {name}`, or rename the resource",
+                category=Category.CONFLICT,
+            )
 
     def own_tags(self, live: list[dict[str, str]] | dict[str, str], prior: Attributes) -> dict[str, str]:
         """The resource's tags among those AWS lists: not the provider's own, and not one the
@@ -70,3 +82,22 @@ def changed_tags(clients_call: Any, arn: str, before: dict[str, str], after: lis
         clients_call("add_tags", ResourceArn=arn, Tags=add)
     if gone:
         clients_call("delete_tags", ResourceArn=arn, TagKeys=gone)
+
+
+def range_reader(clients: Clients, bucket: str, key: str, **pinned: str) -> RangeReader:
+    """Ranged GETs of one S3 object (a version, when `VersionId` is given)."""
+    uri = f"s3://{bucket}/{key}"
+
+    def read(start: int, end: int) -> bytes:
+        got = call(
+            clients.s3.get_object,
+            f"read {uri}",
+            Bucket=bucket,
+            Key=key,
+            Range=f"bytes={start}-{end}",
+            **pinned,
+        )
+        data: bytes = got["Body"].read()
+        return data
+
+    return read

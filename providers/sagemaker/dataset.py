@@ -18,7 +18,7 @@ from mlops_decl.cloud.objects import table_facts
 from mlops_decl.operation import Operation
 from mlops_decl.provider import DETACHED, UNKNOWN, Attributes, ConfigError, Planned
 
-from .base import SageMakerHandler, public
+from .base import SageMakerHandler, public, range_reader
 from .client import attempt, call
 from .errors import is_missing, provider_error
 
@@ -94,18 +94,7 @@ class DatasetHandler(SageMakerHandler):
         version_id = head.get("VersionId")
         size = int(head.get("ContentLength") or 0)
         pinned = {"VersionId": version_id} if version_id and version_id != "null" else {}
-
-        def read(start: int, end: int) -> bytes:
-            got = call(
-                self.clients.s3.get_object,
-                f"read {uri}",
-                Bucket=bucket,
-                Key=key,
-                Range=f"bytes={start}-{end}",
-                **pinned,
-            )
-            data: bytes = got["Body"].read()
-            return data
+        read = range_reader(self.clients, bucket, key, **pinned)
 
         try:
             facts = table_facts(read, size, fmt, count_rows=size <= COUNT_LIMIT) if size else None

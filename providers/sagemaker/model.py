@@ -14,9 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from mlops_decl.operation import Operation
-from mlops_decl.provider import DETACHED, NAME_KEY, Attributes, Category, Planned, ProviderError
+from mlops_decl.provider import DETACHED, Attributes, Category, Planned, ProviderError
 
-from .base import MANAGED, SageMakerHandler, changed_tags, public, tag_dict
+from .base import SageMakerHandler, changed_tags, public, tag_dict
 from .client import attempt, call
 from .errors import already_exists, is_missing, provider_error
 
@@ -96,13 +96,8 @@ class ModelHandler(SageMakerHandler):
                 f"model package group {name} vanished right after its create", category="transient"
             )
         tags = self._tags(described["ModelPackageGroupArn"])
-        if exc is not None and tags.get(MANAGED) != identity:
-            raise ProviderError(
-                f"a model package group named {name} exists and is not this resource's "
-                f"({MANAGED}={tags.get(MANAGED)!r}); import it with "
-                f"`mlops-decl import model.{desired.get(NAME_KEY)} {name}`, or rename the resource",
-                category=Category.CONFLICT,
-            )
+        if exc is not None:
+            self.claim("model package group", name, tags, desired, identity)
         if exc is not None:  # ours, from a create whose answer was lost: make it match
             return name, self.update(name, self._attributes(described, tags, {}), desired, op)
         return name, self._attributes(described, tags, desired)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 HANDLERS: dict[str, str] = {
     "dataset": "dataset:DatasetHandler",
     "model": "model:ModelHandler",
+    "feature_group": "feature_group:FeatureGroupHandler",
 }
 
 

@@ -65,7 +65,30 @@ _MODEL = KindSchema(
     }
 )
 
-SCHEMA = ProviderSchema(settings=SETTINGS, kinds={"dataset": _DATASET, "model": _MODEL})
+_FEATURE_GROUP = KindSchema(
+    block={
+        "type": "object",
+        "properties": {
+            "role": {**_ARN, "description": "the role SageMaker writes the offline store as"},
+            "offline_uri": {
+                "type": "string",
+                "pattern": "^s3://[^/]+",
+                "description": "where the offline store goes (default: s3://<source bucket>/feature-store)",
+            },
+        },
+        "additionalProperties": False,
+    },
+    computed={
+        "name": {**_STR, "description": "the feature group"},
+        "arn": _STR,
+        "offline_uri": {**_STR, "description": "the offline store's S3 URI"},
+    },
+)
+
+SCHEMA = ProviderSchema(
+    settings=SETTINGS,
+    kinds={"dataset": _DATASET, "model": _MODEL, "feature_group": _FEATURE_GROUP},
+)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "providers" / "sagemaker"))
 
-from sagemaker_helpers import client, fake_credentials  # noqa: E402
+from sagemaker_helpers import ROLE, client, fake_credentials  # noqa: E402
 
 from mlops_decl.providers.sagemaker.provider import SageMakerProvider  # noqa: E402
 from mlops_decl.providers.sagemaker.testserver import Options, SageMakerServer  # noqa: E402
@@ -40,6 +40,8 @@ def remove(server: SageMakerServer, kind: str, id: str) -> None:
     """Delete an object behind the provider's back."""
     if kind == "dataset":
         client(server, "s3").delete_object(Bucket="data", Key=id.split("/", 3)[3])
+    elif kind == "feature_group":
+        client(server, "sagemaker").delete_feature_group(FeatureGroupName=id)
     elif kind == "model":
         sm = client(server, "sagemaker")
         for p in sm.list_model_packages(ModelPackageGroupName=id)["ModelPackageSummaryList"]:
@@ -71,6 +73,20 @@ CASE = ProviderCase(
         ),
         Sample(
             "model", "churn", {}, in_place={"tags": {"team": "ml"}}, force_new={"description": "churn v2"}
+        ),
+        Sample(
+            "feature_group",
+            "customers",
+            lambda ids: {
+                "source": ids["dataset"],
+                "entity": ["customer_id"],
+                "event_time": "ts",
+                "features": [{"name": "amount", "dtype": "float"}],
+                "sagemaker": {"role": ROLE},
+            },
+            in_place={"features": [{"name": "amount", "dtype": "float"}, {"name": "label", "dtype": "int"}]},
+            force_new={"online": True},
+            needs=("dataset",),
         ),
     ],
     bad_settings=[
