@@ -317,8 +317,11 @@ class Applier:
                 self._save(change, id, attrs, CREATING)
 
         def may_retry(exc: ProviderError) -> bool:
-            # A failed attempt that made its object must not be followed by a second create.
-            return "id" not in recorded or self._gone(change, handler, recorded["id"], recorded["attrs"])
+            # A failed attempt that made its object must not be followed by a second create,
+            # unless the handler's create finds that object again.
+            if "id" not in recorded or getattr(handler, "idempotent_create", False):
+                return True
+            return self._gone(change, handler, recorded["id"], recorded["attrs"])
 
         try:
             new_id, attrs = self.call(

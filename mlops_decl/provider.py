@@ -142,6 +142,10 @@ class Handler(ABC):
     kind: ClassVar[str]
     force_new: ClassVar[frozenset[str]] = frozenset()  # top-level fields whose change replaces
     computed: ClassVar[frozenset[str]] = frozenset()  # known only after apply
+    # True when create, given the same resource again, finds what an earlier attempt made
+    # (names from the stable identity, an existing object of its own adopted) instead of
+    # making another: the engine then retries a create that failed after recording its id.
+    idempotent_create: ClassVar[bool] = False
     # Default time limits in seconds per call ({"create": 1800}); a resource's
     # lifecycle.timeouts and --call-timeout override them.
     timeouts: ClassVar[dict[str, float]] = {}

@@ -58,6 +58,7 @@ def _registration_key(identity: str) -> str:
 
 class DatasetHandler(SageMakerHandler):
     kind = "dataset"
+    idempotent_create = True  # names from the identity: a retried create adopts its object
     force_new = frozenset({"uri"})
     computed = frozenset({"id", *FACTS})
 

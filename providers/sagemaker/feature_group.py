@@ -63,6 +63,7 @@ DELETED: Statuses[dict[str, Any]] = Statuses(
 
 class FeatureGroupHandler(SageMakerHandler):
     kind = "feature_group"
+    idempotent_create = True  # names from the identity: a retried create adopts its object
     force_new = frozenset({"entity", "event_time", "online", "description"})
     computed = frozenset({"id", "name", "arn", "offline_uri"})
 

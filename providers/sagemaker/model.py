@@ -38,6 +38,7 @@ def group_name(ref: str) -> str:
 
 class ModelHandler(SageMakerHandler):
     kind = "model"
+    idempotent_create = True  # names from the identity: a retried create adopts its object
     force_new = frozenset({"description"})
     computed = frozenset({"id", "name", "arn", "aliases"})
 
