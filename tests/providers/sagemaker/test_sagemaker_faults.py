@@ -9,11 +9,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from sagemaker_helpers import REGION, client
+from sagemaker_helpers import REGION, client, fake_credentials
 
 from mlops_decl.provider import Category
 from mlops_decl.providers.sagemaker.calls import counting
@@ -36,6 +37,12 @@ def outcomes(sm: Any, n: int) -> list[bool]:
             assert exc.response["ResponseMetadata"]["HTTPStatusCode"] == 400
             out.append(True)
     return out
+
+
+@pytest.fixture(autouse=True)
+def credentials() -> Iterator[None]:
+    with fake_credentials():  # the provider's own clients find them in the environment
+        yield
 
 
 def test_a_share_of_calls_is_throttled_the_same_way_for_the_same_seed(server: Any, sm: Any) -> None:
