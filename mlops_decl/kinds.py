@@ -29,7 +29,7 @@ class Strict(BaseModel):
 Duration = Annotated[
     str,
     Field(
-        pattern=r"^([0-9]+h)?([0-9]+m)?([0-9]+s)?$",
+        pattern=rules.TIMEOUT_PATTERN,
         min_length=2,
         description="a duration: hours, minutes, seconds, e.g. 30m, 1h, 90s, 1h30m",
     ),
@@ -176,7 +176,13 @@ class FeatureDrift(Strict):
 class OnDrift(Strict):
     retrain: str | None = Field(None, description="${training_pipeline.NAME}")
     promote: bool = True
-    cooldown: str = "1h"
+    cooldown: Annotated[
+        str,
+        Field(
+            pattern=rules.COOLDOWN_PATTERN,
+            description="the least time between two retrains: a number and a unit, e.g. 30m, 1h, 2d",
+        ),
+    ] = "1h"
 
 
 class Monitor(Resource):
@@ -224,6 +230,11 @@ class ProjectSettings(Strict):
     backend: Backend = Field(default_factory=lambda: Backend())
     default_provider: str = "local"
     providers: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    allow_paths: list[str] = Field(
+        default_factory=list,
+        description="data files outside the project that datasets may read: directories "
+        "(data/shared, /mnt/lake) or glob patterns (/mnt/lake/*.parquet); relative to the project",
+    )
 
 
 # --- a file's shape, checked before the bodies in it -------------------------------------
@@ -242,3 +253,4 @@ class ProjectFile(ResourceFile):
     backend: Any = None
     default_provider: Any = None
     providers: Any = None
+    allow_paths: Any = None

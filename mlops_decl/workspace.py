@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlops_decl.checks.config import check_config
 from mlops_decl.config.expressions import UNKNOWN, Ref
 from mlops_decl.config.project import Project, load_project
 from mlops_decl.config.variables import Variables, resolve_variables
@@ -149,6 +150,7 @@ def check_workspace(ws: Workspace) -> None:
             resolve_body(rc, lookup, ws.block_of(address))
         except DiagnosticError as exc:
             errors.extend(exc.diagnostics)
+    errors.extend(check_config(ws.project, lookup))
     if not errors:  # providers' runtime actions, once every provider named is installed
         from mlops_decl.actions.check import check_actions
 

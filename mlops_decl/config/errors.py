@@ -16,6 +16,7 @@ from pydantic_core import ValidationError
 
 from mlops_decl.config.yaml_source import PathKey, Positions
 from mlops_decl.diagnostics import Diagnostic
+from mlops_decl.kind_rules import PATTERNS
 
 # pydantic names for what a value should have been, in the user's words
 _EXPECTED = {
@@ -258,6 +259,9 @@ def _message(etype: str, err: Any, expected: list[str]) -> tuple[str, str | None
     if etype == "union_tag_not_found":
         disc = str(ctx.get("discriminator", "type")).strip("'")
         return f"missing `{disc}:`", f"add `{disc}:` saying which kind of entry this is"
+    if etype == "string_pattern_mismatch" and ctx.get("pattern") in PATTERNS:
+        what, hint = PATTERNS[ctx["pattern"]]
+        return f"{_describe(got)} is not {what}", hint
     msg = str(err["msg"])
     if etype == "value_error":
         msg = re.sub(r"^Value error, ", "", msg)

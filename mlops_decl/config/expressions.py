@@ -64,6 +64,36 @@ def parse_ref(text: str) -> Ref:
     return Ref(parts[0], parts[1], tuple(parts[2:]))
 
 
+def whole_ref(value: Any) -> Ref | None:
+    """The reference a string is exactly (`"${dataset.d}"`), else None."""
+    if not isinstance(value, str) or "${" not in value:
+        return None
+    whole = _REF.fullmatch(value)
+    if whole is None:
+        return None
+    try:
+        return parse_ref(whole.group(1))
+    except RefSyntaxError:
+        return None
+
+
+# `${` with no `}` after it (`$${` is a literal, not an opening)
+_UNCLOSED = re.compile(r"(?<!\$)\$\{(?![^}]*\})")
+
+
+def unclosed(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[str, tuple[str | int, ...]]]:
+    """(string, path) of every string inside a nested value that opens a `${` it never closes."""
+    if isinstance(value, str):
+        if "${" in value and _UNCLOSED.search(value):
+            yield value, path
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from unclosed(v, (*path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from unclosed(v, (*path, i))
+
+
 def has_refs(value: str) -> bool:
     return "${" in value and _REF.search(value) is not None
 

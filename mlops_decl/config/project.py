@@ -10,7 +10,7 @@ from typing import Any
 
 from mlops_decl import kind_check
 from mlops_decl.config.errors import translate
-from mlops_decl.config.raw_check import PROJECT_FILE, allowed_fields, check_file
+from mlops_decl.config.raw_check import PROJECT_FILE, SETTINGS_KEYS, allowed_fields, check_file
 from mlops_decl.config.yaml_source import PathKey, Positions, parse_yaml, read_text
 from mlops_decl.diagnostics import Diagnostic, DiagnosticError, Source
 
@@ -50,6 +50,7 @@ class Settings:
     backend: dict[str, Any]  # kinds.Backend's fields
     default_provider: str = "local"
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    allow_paths: list[str] = field(default_factory=list)  # data outside the project it may read
 
 
 @dataclass
@@ -161,7 +162,7 @@ def load_project(root: Path) -> Project:
 def _new_project(
     root: Path, data: dict[str, Any], pos: Positions, errors: list[Diagnostic]
 ) -> Project | None:
-    settings_data = {k: data[k] for k in ("project", "backend", "default_provider", "providers") if k in data}
+    settings_data = {k: data[k] for k in SETTINGS_KEYS if k in data}
     try:
         settings = Settings(**kind_check.validate("project_settings", settings_data))
     except kind_check.ValidationError as exc:

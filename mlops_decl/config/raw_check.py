@@ -19,7 +19,7 @@ from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 from mlops_decl.kind_rules import KIND_NAMES
 
 PROJECT_FILE = "mlops.yaml"
-SETTINGS_KEYS = ("project", "backend", "default_provider", "providers")
+SETTINGS_KEYS = ("project", "backend", "default_provider", "providers", "allow_paths")
 
 
 def _is_ref(value: Any) -> bool:

@@ -6,16 +6,11 @@ scikit-learn, pandas and numpy are imported inside functions (validate and --hel
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
+from mlops_decl.checks.classpath import HINT, load_estimator_class
+
 from ..errors import hinted
-
-CLASSIFIER_METRICS = ("auc", "accuracy", "f1", "precision", "recall", "log_loss")
-
-
-REGRESSOR_METRICS = ("rmse", "mae", "r2")
-
 
 MAX_CLASSES = 10  # a label with at most this many distinct int/bool/string values is a class
 
@@ -32,14 +27,11 @@ def infer_task(y: Any) -> str:
 
 
 def make_estimator(path: str, hyperparameters: dict[str, Any], seed: int) -> Any:
-    module, _, cls = path.rpartition(".")
+    # Only a class with fit and predict is built: a config names estimators, not code to run.
     try:
-        klass = getattr(importlib.import_module(module), cls)
+        klass = load_estimator_class(path)
     except (ImportError, AttributeError, ValueError) as exc:
-        raise hinted(
-            f"cannot import estimator `{path}`: {exc}",
-            "give a dotted class path, e.g. sklearn.ensemble.GradientBoostingClassifier",
-        ) from None
+        raise hinted(f"cannot use estimator `{path}`: {exc}", HINT) from None
     try:
         estimator = klass(**hyperparameters)
     except TypeError as exc:
