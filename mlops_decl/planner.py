@@ -17,7 +17,7 @@ from mlops_decl.losses import list_losses
 from mlops_decl.objchange import differs_under, dotted, set_unknown
 from mlops_decl.operation import CREATING, TAINTED, Operation
 from mlops_decl.plan import Action, Change, Drift, Plan, mark_sensitive, scrub, secret_values
-from mlops_decl.provider import NAME_KEY, Category, ConfigError, Planned, ProviderError
+from mlops_decl.provider import NAME_KEY, Category, CheckContext, ConfigError, Planned, ProviderError
 from mlops_decl.resolve import resolve_body
 from mlops_decl.retry import Limits, call_with_retry, concurrency_of, explicit_timeout, limit_for, policy_of
 from mlops_decl.state.model import State
@@ -203,6 +203,8 @@ def make_plan(ws: Workspace, state: State, opts: PlanOptions, hooks: Hooks | Non
             value = value[part]
         return value
 
+    checks = _PlanChecks(planned, {(rs.kind, rs.id): a for a, rs in state.resources.items() if a in planned})
+
     if opts.mode == "destroy":
         _plan_destroy(ws, state, plan, scope)
     elif opts.mode == "refresh-only":
@@ -213,7 +215,8 @@ def make_plan(ws: Workspace, state: State, opts: PlanOptions, hooks: Hooks | Non
             if address not in scope:
                 continue
             try:
-                _plan_one(ws, state, plan, address, refreshed, lookup, planned, opts)
+                _plan_one(ws, state, plan, address, refreshed, lookup, planned, opts, checks)
+                checks.planned_as(ws.project.resources[address].kind, address)
             except DiagnosticError as exc:
                 errors.extend(exc.diagnostics)
                 planned[address] = (UNKNOWN, {})
@@ -246,6 +249,25 @@ def make_plan(ws: Workspace, state: State, opts: PlanOptions, hooks: Hooks | Non
     return plan
 
 
+class _PlanChecks(CheckContext):
+    """The plan as the providers' plan-time checks see it: another resource by kind and id,
+    from what is planned so far (dependencies are planned first; a resource whose plan
+    failed has no id, and what references it is unknown, so its dependents' checks skip it)."""
+
+    def __init__(self, planned: dict[str, tuple[Any, dict[str, Any]]], by_id: dict[tuple[str, str], str]):
+        self.planned = planned
+        self.by_id = by_id  # (kind, id) -> address
+
+    def planned_as(self, kind: str, address: str) -> None:
+        got = self.planned.get(address)
+        if got is not None and isinstance(got[0], str):
+            self.by_id[(kind, got[0])] = address
+
+    def resource(self, kind: str, id: str) -> dict[str, Any] | None:
+        address = self.by_id.get((kind, id))
+        return self.planned[address][1] if address in self.planned else None
+
+
 def _drift(ws: Workspace, state: State, refreshed: dict[str, dict[str, Any] | None]) -> list[Drift]:
     """Objects deleted or reconfigured outside mlops-decl. Computed attributes moving on their
     own (an endpoint's status once its alias has a version) are not news."""
@@ -271,6 +293,7 @@ def _plan_one(
     lookup: Any,
     planned: dict[str, tuple[Any, dict[str, Any]]],
     opts: PlanOptions,
+    checks: _PlanChecks,
 ) -> None:
     rc = ws.project.resources[address]
     provider = ws.provider_of(address)
@@ -281,6 +304,9 @@ def _plan_one(
     prior = refreshed.get(address) if rs is not None else None
     lifecycle = rc.body.get("lifecycle") or {}
     desired, _model = resolve_body(rc, lookup, ws.block_of(address))
+    problems = handler.validate(desired, checks)  # what only the provider sees, before any change
+    if problems:
+        raise DiagnosticError([provider_diagnostic(address, p, ws) for p in problems])
     requires: list[tuple[str | int, ...]] = []
     if not contains_unknown(desired):
         got = handler.plan({**desired, NAME_KEY: rc.name}, prior)

@@ -34,6 +34,7 @@ __all__ = [
     "UNKNOWN",
     "Attributes",
     "Category",
+    "CheckContext",
     "ConfigError",
     "Handler",
     "Operation",
@@ -131,6 +132,15 @@ class ProviderContext:
     project: str = "default"
 
 
+class CheckContext:
+    """What a plan-time `Handler.validate` may look at beside the resource itself."""
+
+    def resource(self, kind: str, id: str) -> Attributes | None:
+        """The planned attributes of another resource in this plan (the dataset a feature
+        group reads), or None when the plan has none of that kind by that id."""
+        return None
+
+
 class Handler(ABC):
     """Lifecycle of one kind on one provider.
 
@@ -157,6 +167,13 @@ class Handler(ABC):
 
         A plain dict is the attributes alone; the default knows nothing more."""
         return desired
+
+    def validate(self, desired: Attributes, ctx: CheckContext) -> list[ConfigError]:
+        """Plan-time checks of what only the provider can see (its data, what it can import),
+        run before anything is applied: every problem found, each a ConfigError naming its
+        field. `desired` may hold UNKNOWN values: skip those. No change and no costly call;
+        read at most a bounded sample of data. The default finds nothing."""
+        return []
 
     @abstractmethod
     def read(self, id: str, prior: Attributes, op: Operation = DETACHED) -> Attributes | None:

@@ -11,6 +11,7 @@ from mlops_decl.provider import (
     DETACHED,
     NAME_KEY,
     Attributes,
+    CheckContext,
     ConfigError,
     Handler,
     Operation,
@@ -71,6 +72,11 @@ class LocalHandler(Handler):
                     hint=f"fields the local provider takes here: {allowed}",
                 )
         return dict(block)
+
+    def validate(self, desired: Attributes, ctx: CheckContext) -> list[ConfigError]:
+        from .support.checks import problems  # the engine's data checks, on this provider's files
+
+        return problems(self.env, self.kind, desired, ctx)
 
     def read(self, id: str, prior: Attributes, op: Operation = DETACHED) -> Attributes | None:
         self.env.pause()

@@ -12,21 +12,19 @@ import hashlib
 import io
 import json
 import os
-import re
 import stat
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import unquote, urlparse
 
+from mlops_decl.checks.paths import local_path
 from mlops_decl.provider import ConfigError, ProviderError
 
 CHUNK = 1 << 20
 VERSION_CHARS = 16  # version = the first 16 hex digits (64 bits) of the file's sha256
 SUFFIX_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
-_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 # A file whose ctime is this recent may still change within the same timestamp tick, so its
 # facts are not cached (git's "racy clean" problem); see _racy.
 _RACY_NS = 2_000_000_000
@@ -43,24 +41,16 @@ class FileFacts:
 
 
 def resolve_uri(uri: str, project_dir: Path) -> Path:
-    """A local path: relative to the project, absolute, `~/...` or `file://`."""
-    text = uri
-    if text.startswith("file:"):
-        parsed = urlparse(text)
-        # file:///abs/x.csv is absolute; file://data/x.csv is read as project-relative.
-        host = parsed.netloc if parsed.netloc not in ("", "localhost") else ""
-        text = unquote(host + parsed.path) if host else unquote(parsed.path)
-    elif _SCHEME.match(text):
+    """A local path: relative to the project, absolute, `~/...` or `file://` (the engine
+    checked at validate that it stays inside the project or under `allow_paths:`)."""
+    path = local_path(uri, project_dir)
+    if path is None:
         raise ConfigError(
             f"the local provider reads local files only, not `{uri}`",
             field=("uri",),
             hint="give a path relative to the project directory, or use a cloud provider for remote data",
         )
-    # strings until the end: one Path, not four, per dataset on every plan
-    text = os.path.expanduser(text)
-    if not os.path.isabs(text):
-        text = os.path.join(project_dir, text)
-    return Path(os.path.normpath(text))
+    return Path(path)
 
 
 def detect_format(path: Path, declared: str | None) -> str:
@@ -108,10 +98,10 @@ def _count(records: Any, path: Path) -> tuple[list[str] | None, int]:
             if header is None:
                 header = record
                 continue
-            if len(record) > len(header):
+            if len(record) != len(header):  # too few is as wrong as too many
                 raise _unreadable(
                     path,
-                    f"line {rows + 2} has {len(record)} fields but the header has {len(header)}",
+                    f"line {records.line_num} has {len(record)} fields but the header has {len(header)}",
                     "fix the row, or quote fields that contain commas",
                 )
             rows += 1

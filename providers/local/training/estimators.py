@@ -30,7 +30,9 @@ def make_estimator(path: str, hyperparameters: dict[str, Any], seed: int) -> Any
     # Only a class with fit and predict is built: a config names estimators, not code to run.
     try:
         klass = load_estimator_class(path)
-    except (ImportError, AttributeError, ValueError) as exc:
+    except (ImportError, AttributeError) as exc:
+        raise hinted(f"cannot import estimator `{path}`: {exc}", HINT) from None
+    except ValueError as exc:
         raise hinted(f"cannot use estimator `{path}`: {exc}", HINT) from None
     try:
         estimator = klass(**hyperparameters)

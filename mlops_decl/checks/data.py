@@ -1,0 +1,201 @@
+"""What a dataset holds, against what the config says of it: feature, entity and event-time
+names and types, the label, a monitor's features. Provider-neutral: a provider reads the
+dataset's header and a bounded sample (`Sample`; `read_sample` does it for local CSV and
+parquet files) in its plan-time `Handler.validate` and returns these problems.
+
+Only what the sample shows for certain is a problem: a value that cannot be an int in a
+column declared int. Values are quoted from a parsed file only.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlops_decl.provider import ConfigError
+
+SAMPLE_ROWS = 1000  # data rows read for types; a plan never reads a whole dataset for them
+_INT = re.compile(r"^\s*[+-]?\d+(\.0*)?\s*$")  # 42, -7, 42.0 (pandas reads 42.0 as an int-able float)
+_BOOL = frozenset({"true", "false", "1", "0", "1.0", "0.0"})
+_SHOWN = 40
+
+
+@dataclass
+class Sample:
+    """A dataset's columns, with either text values of its first rows (CSV, with their line
+    numbers) or the column types its format records (parquet: int, float, bool, datetime,
+    string, other)."""
+
+    columns: list[str]
+    rows: list[tuple[int, list[str]]] = field(default_factory=list)
+    types: dict[str, str] | None = None
+
+    def values(self, column: str) -> list[tuple[int, str]]:
+        if column not in self.columns:
+            return []
+        i = self.columns.index(column)
+        return [(line, row[i]) for line, row in self.rows if i < len(row) and row[i].strip() != ""]
+
+
+def read_sample(path: Any, fmt: str, limit: int = SAMPLE_ROWS) -> Sample:
+    """The header and first `limit` rows of a local CSV file, or a parquet file's schema.
+    Raises OSError, UnicodeDecodeError, csv.Error or ValueError when it does not read."""
+    if fmt == "parquet":
+        import pyarrow.parquet as pq  # the dataset's plan has imported it already
+
+        schema = pq.read_schema(path)
+        return Sample(list(schema.names), types={f.name: _arrow_kind(str(f.type)) for f in schema})
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f)
+        header: list[str] | None = None
+        rows: list[tuple[int, list[str]]] = []
+        for record in reader:
+            if not record:
+                continue
+            if header is None:
+                header = record
+            else:
+                rows.append((reader.line_num, record))
+                if len(rows) >= limit:
+                    break
+    return Sample(header or [], rows)
+
+
+def _arrow_kind(t: str) -> str:
+    if t.startswith(("int", "uint")):
+        return "int"
+    if t in ("float", "double", "halffloat") or t.startswith(("float", "decimal")):
+        return "float"
+    if t == "bool":
+        return "bool"
+    if t.startswith(("timestamp", "date")):
+        return "datetime"
+    if t in ("string", "large_string", "utf8", "large_utf8"):
+        return "string"
+    return "other"
+
+
+def _fits(dtype: str, value: str) -> bool:
+    """Whether a CSV text value converts to `dtype` as training reads it."""
+    if dtype == "int":
+        return bool(_INT.match(value))
+    if dtype == "float":
+        try:
+            float(value)
+        except ValueError:
+            return value.strip().lower() in ("true", "false")
+        return True
+    if dtype == "bool":
+        return value.strip().lower() in _BOOL
+    if dtype == "datetime":
+        return any(ch.isdigit() for ch in value)  # pandas parses most spellings of a time
+    return True
+
+
+# parquet column types a declared dtype cannot be converted from
+_TYPED_MISFITS = {
+    "int": {"string", "bool"},
+    "float": {"string"},
+    "bool": {"string", "float"},
+    "datetime": {"bool"},
+}
+
+
+def _shown(value: str) -> str:
+    return value if len(value) <= _SHOWN else value[: _SHOWN - 1] + "…"
+
+
+def _type_problem(
+    sample: Sample, column: str, dtype: str, what: str, where: tuple[Any, ...], source: str
+) -> ConfigError | None:
+    if sample.types is not None:
+        actual = sample.types.get(column)
+        if actual in _TYPED_MISFITS.get(dtype, ()):
+            return ConfigError(
+                f"{what} is declared {dtype}, but column `{column}` of dataset `{source}` holds {actual} values",
+                field=where,
+                hint=f"declare the dtype the column holds ({actual}), or fix the data",
+            )
+        return None
+    for line, value in sample.values(column):
+        if not _fits(dtype, value):
+            return ConfigError(
+                f"{what} is declared {dtype}, but dataset `{source}` holds `{_shown(value)}` in "
+                f"column `{column}` (line {line})",
+                field=where,
+                hint="declare the dtype the column holds, or fix the data",
+            )
+    return None
+
+
+def _missing(name: Any, sample: Sample, source: str, where: tuple[Any, ...], what: str) -> ConfigError:
+    close = difflib.get_close_matches(str(name), sample.columns, n=1)
+    return ConfigError(
+        f"{what} `{name}` is not a column of dataset `{source}`",
+        field=where,
+        hint=(f"did you mean `{close[0]}`? " if close else "")
+        + f"columns of `{source}`: {', '.join(sample.columns) or '(none)'}",
+    )
+
+
+def feature_group_problems(attrs: dict[str, Any], sample: Sample, source: str) -> list[ConfigError]:
+    """Entity keys, event time and features against the source's columns and types."""
+    out: list[ConfigError] = []
+    for i, key in enumerate(attrs.get("entity") or []):
+        if isinstance(key, str) and key not in sample.columns:
+            out.append(_missing(key, sample, source, ("entity", i), "entity column"))
+    event_time = attrs.get("event_time")
+    if isinstance(event_time, str):
+        if event_time not in sample.columns:
+            out.append(_missing(event_time, sample, source, ("event_time",), "event_time column"))
+        elif (
+            p := _type_problem(sample, event_time, "datetime", "event_time", ("event_time",), source)
+        ) is not None:
+            out.append(p)
+    for i, feature in enumerate(attrs.get("features") or []):
+        if not isinstance(feature, dict) or not isinstance(feature.get("name"), str):
+            continue
+        name, dtype = feature["name"], str(feature.get("dtype"))
+        if name not in sample.columns:
+            out.append(_missing(name, sample, source, ("features", i, "name"), "feature"))
+        elif (
+            p := _type_problem(sample, name, dtype, f"feature `{name}`", ("features", i, "dtype"), source)
+        ) is not None:
+            out.append(p)
+    return out
+
+
+def label_problems(attrs: dict[str, Any], sample: Sample, source: str) -> list[ConfigError]:
+    """The label is a column of the label spine, numeric when the task is regression."""
+    label = attrs.get("label")
+    if not isinstance(label, str):
+        return []
+    if label not in sample.columns:
+        return [_missing(label, sample, source, ("label",), "label")]
+    if attrs.get("task") == "regression":
+        p = _type_problem(sample, label, "float", f"label `{label}`", ("label",), source)
+        if p is not None:
+            return [
+                ConfigError(
+                    str(p).replace("is declared float", "must be numeric for regression"),
+                    field=("label",),
+                    hint="set task: classification, or choose a numeric label",
+                )
+            ]
+    return []
+
+
+def monitor_problems(attrs: dict[str, Any], sample: Sample, source: str) -> list[ConfigError]:
+    """A monitor's features (and per-feature settings) are columns of its baseline."""
+    out: list[ConfigError] = []
+    features = attrs.get("features")
+    for i, name in enumerate(features if isinstance(features, list) else []):
+        if isinstance(name, str) and name not in sample.columns:
+            out.append(_missing(name, sample, source, ("features", i), "monitored feature"))
+    for name in attrs.get("per_feature") or {}:
+        if name not in sample.columns:
+            out.append(_missing(name, sample, source, ("per_feature", name), "per_feature entry"))
+    return out
