@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from mlops_decl.state.backend import AuditStore, StateBackend
 
 GENESIS = "0" * 64
-EVENTS = ("apply", "run", "started", "approval", "promotion", "drift", "retrain", "intent")
+EVENTS = ("apply", "run", "started", "approval", "promotion", "drift", "retrain", "intent", "schedule")
 
 
 def who() -> str:

@@ -16,6 +16,7 @@ from mlops_decl.graph import Graph, build_graph
 from mlops_decl.provider_checks import check_block, check_instance
 from mlops_decl.provider_set import ProviderSet
 from mlops_decl.resolve import resolve_body
+from mlops_decl.schedule import check_schedules
 
 
 @dataclass
@@ -151,6 +152,7 @@ def check_workspace(ws: Workspace) -> None:
         except DiagnosticError as exc:
             errors.extend(exc.diagnostics)
     errors.extend(check_config(ws.project, lookup))
+    errors.extend(check_schedules(ws.project.resources.values()))
     if not errors:  # providers' runtime actions, once every provider named is installed
         from mlops_decl.actions.check import check_actions
 

@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "predict": ("predict", "predict", "Score rows through an endpoint."),
     "serve": ("predict", "serve", "Serve an endpoint over HTTP on 127.0.0.1."),
     "monitor": ("monitor", "monitor", "Drift monitors: `monitor check ADDR`."),
+    "schedule": ("schedule", "schedule", "Run due scheduled jobs: `schedule tick` (once) or `schedule run`."),
     "features": ("features", "features", "The feature store: `features get ADDR --entity K`."),
     "lineage": ("lineage", "lineage", "Dataset -> features -> run -> model version -> endpoint -> monitor."),
     "audit": ("audit", "audit", "The hash-chained audit log; `audit verify` checks it."),

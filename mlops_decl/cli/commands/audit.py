@@ -19,7 +19,7 @@ from mlops_decl.cli.output import handle_errors
     "-event",
     "events",
     multiple=True,
-    help="Only these events (apply, run, started, approval, promotion, drift, retrain, intent).",
+    help="Only these events (apply, run, started, approval, promotion, drift, retrain, intent, schedule).",
 )
 @click.pass_context
 @handle_errors
@@ -59,6 +59,12 @@ def _summary(e: dict[str, Any]) -> str:
     if ev == "started":
         job = f" as job {d.get('job_id')}" if d.get("job_id") not in (None, d.get("run_id")) else ""
         return f"{d.get('pipeline')} run {d.get('run_id')} started{job}"
+    if ev == "schedule":
+        if d.get("failed"):
+            return f"{d.get('address')} due {d.get('due')} FAILED: {d.get('failed')}"
+        if d.get("due"):
+            return f"{d.get('address')} ({d.get('schedule')}) due {d.get('due')}: claimed"
+        return f"{d.get('address')} ({d.get('schedule')}): schedule starts {d.get('through')}"
     if d.get("failed"):
         return f"{d.get('pipeline') or d.get('model')} FAILED: {d.get('failed')}"
     if ev == "run":

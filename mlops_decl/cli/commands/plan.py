@@ -126,6 +126,8 @@ def plan(
         click.echo(render_plan(p), nl=False)
         if not no_refresh and p.mode == "normal":
             click.echo(policy_status(ws, store), nl=False)
+        if p.mode == "normal":
+            click.echo(schedule_status(ws), nl=False)
     if out:
         save_plan(p, Path(out))
         if not as_json:
@@ -134,6 +136,21 @@ def plan(
             )
     if detailed_exitcode and p.has_changes:
         sys.exit(2)
+
+
+def schedule_status(ws) -> str:
+    """Each configured schedule's next run, as it will be once applied."""
+    from datetime import datetime, timezone
+
+    from mlops_decl.schedule import next_run, scheduled
+
+    found = scheduled(ws.project)
+    if not found:
+        return ""
+    now = datetime.now(timezone.utc)
+    width = max(len(a) for a in found)
+    lines = [f"  {a.ljust(width)}  {e:<14} next run {next_run(e, now):%Y-%m-%d %H:%M} UTC" for a, e in found.items()]
+    return "\nSchedules (run by `mlops-decl schedule run` or `schedule tick`):\n" + "\n".join(lines) + "\n"
 
 
 def policy_status(ws, store) -> str:
