@@ -9,7 +9,7 @@ from typing import Any
 from mlops_decl.cloud.naming import cloud_name
 from mlops_decl.cloud.objects import RangeReader
 from mlops_decl.operation import Operation
-from mlops_decl.provider import NAME_KEY, Attributes, Category, Handler, ProviderError
+from mlops_decl.provider import NAME_KEY, Attributes, Category, ConfigError, Handler, ProviderError
 
 from .client import Clients, call
 
@@ -62,6 +62,19 @@ class SageMakerHandler(Handler):
             for k, v in found.items()
             if not k.startswith(PREFIX) and (k in mine or self.settings_tags.get(k) != v)
         }
+
+
+def block_of(desired: Attributes, keys: set[str], what: str) -> dict[str, Any]:
+    """The resource's `sagemaker:` block; a key the kind does not take is a ConfigError."""
+    block = dict(desired.get("sagemaker") or {})
+    unknown = sorted(set(block) - keys)
+    if unknown:
+        raise ConfigError(
+            f"unknown key `{unknown[0]}` in the {what}'s sagemaker block",
+            field=("sagemaker", unknown[0]),
+            hint=f"it takes {', '.join(sorted(keys))}",
+        )
+    return block
 
 
 def tag_dict(tags: list[dict[str, str]] | None) -> dict[str, str]:

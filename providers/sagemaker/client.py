@@ -100,7 +100,24 @@ def call(fn: Callable[..., T], what: str, /, **kwargs: Any) -> T:
         raise provider_error(exc, what) from None
 
 
-def attempt(fn: Callable[..., T], what: str, /, **kwargs: Any) -> tuple[T | None, Exception | None]:
+def found(fn: Callable[..., Any], what: str, /, **kwargs: Any) -> Any:
+    """fn(**kwargs), or None when the API says the object does not exist."""
+    from .errors import is_missing
+
+    got, exc = attempt(fn, what, **kwargs)
+    if exc is None:
+        return got
+    if is_missing(exc):
+        return None
+    raise provider_error(exc, what)
+
+
+def absent_ok(fn: Callable[..., Any], what: str, /, **kwargs: Any) -> None:
+    """fn(**kwargs) for a delete: an object already gone is not an error."""
+    found(fn, what, **kwargs)
+
+
+def attempt(fn: Callable[..., Any], what: str, /, **kwargs: Any) -> tuple[Any, Exception | None]:
     """(result, None), or (None, the ClientError) for the caller to look at (missing, exists);
     connection errors and the like raise as `call` raises them."""
     from botocore.exceptions import BotoCoreError, ClientError

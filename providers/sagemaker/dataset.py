@@ -19,8 +19,7 @@ from mlops_decl.operation import Operation
 from mlops_decl.provider import DETACHED, UNKNOWN, Attributes, ConfigError, Planned
 
 from .base import SageMakerHandler, public, range_reader
-from .client import attempt, call
-from .errors import is_missing, provider_error
+from .client import call, found
 
 COUNT_LIMIT = 64 << 20  # bytes: a larger CSV's rows are not counted (it would be read whole)
 FACTS = ("version", "latest_version", "size", "columns", "rows")
@@ -42,9 +41,9 @@ def split_uri(uri: str) -> tuple[str, str]:
 def format_of(uri: str, fmt: str | None) -> str:
     if fmt:
         return fmt
-    for suffix, found in SUFFIXES.items():
+    for suffix, name in SUFFIXES.items():
         if uri.endswith(suffix):
-            return found
+            return name
     raise ConfigError(
         f"cannot tell the format of `{uri}` from its name",
         field=("format",),
@@ -78,12 +77,8 @@ class DatasetHandler(SageMakerHandler):
     # -- the object ---------------------------------------------------------------------
     def _head(self, uri: str) -> dict[str, Any] | None:
         bucket, key = split_uri(uri)
-        found, exc = attempt(self.clients.s3.head_object, f"read {uri}", Bucket=bucket, Key=key)
-        if exc is not None:
-            if is_missing(exc):
-                return None
-            raise provider_error(exc, f"read {uri}")
-        return found
+        got: dict[str, Any] | None = found(self.clients.s3.head_object, f"read {uri}", Bucket=bucket, Key=key)
+        return got
 
     def _tags(self, uri: str) -> dict[str, str]:
         bucket, key = split_uri(uri)

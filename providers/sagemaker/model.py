@@ -17,8 +17,8 @@ from mlops_decl.operation import Operation
 from mlops_decl.provider import DETACHED, Attributes, Category, Planned, ProviderError
 
 from .base import SageMakerHandler, changed_tags, public, tag_dict
-from .client import attempt, call
-from .errors import already_exists, is_missing, provider_error
+from .client import absent_ok, attempt, call, found
+from .errors import already_exists, provider_error
 
 ALIAS = "mlops-decl:alias:"
 
@@ -52,14 +52,10 @@ class ModelHandler(SageMakerHandler):
 
     def _describe(self, name: str) -> dict[str, Any] | None:
         sm = self.clients.sagemaker
-        found, exc = attempt(
-            sm.describe_model_package_group, f"read model {name}", ModelPackageGroupName=name
+        got: dict[str, Any] | None = found(
+            sm.describe_model_package_group, f"read model package group {name}", ModelPackageGroupName=name
         )
-        if exc is not None:
-            if is_missing(exc):
-                return None
-            raise provider_error(exc, f"read model package group {name}")
-        return found
+        return got
 
     def _attributes(self, described: dict[str, Any], tags: dict[str, str], prior: Attributes) -> Attributes:
         return {
@@ -120,14 +116,8 @@ class ModelHandler(SageMakerHandler):
         if self._describe(id) is None:
             return
         for package in self.packages(id):
-            _, exc = attempt(
-                sm.delete_model_package, f"delete a version of model {id}", ModelPackageName=package
-            )
-            if exc is not None and not is_missing(exc):
-                raise provider_error(exc, f"delete model package {package}")
-        _, exc = attempt(sm.delete_model_package_group, f"delete model {id}", ModelPackageGroupName=id)
-        if exc is not None and not is_missing(exc):
-            raise provider_error(exc, f"delete model package group {id}")
+            absent_ok(sm.delete_model_package, f"delete model package {package}", ModelPackageName=package)
+        absent_ok(sm.delete_model_package_group, f"delete model package group {id}", ModelPackageGroupName=id)
 
     def packages(self, name: str) -> list[str]:
         """The ARNs of the group's model packages, oldest first."""

@@ -1,4 +1,5 @@
-"""The SageMaker provider: datasets in S3 and models as Model Package Groups (boto3).
+"""The SageMaker provider (boto3): datasets in S3, models as Model Package Groups (versions,
+evidence, approvals and aliases as runtime actions), endpoints serving a model's alias.
 
 Light to import: `validate` reads the schema from the class; handlers load at configure and
 boto3 only on the first call.
@@ -6,11 +7,12 @@ boto3 only on the first call.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import threading
 from typing import TYPE_CHECKING, Any
 
-from mlops_decl.provider import ConfigError, Handler, ProviderContext, ProviderError, RetryPolicy
+from mlops_decl.provider import Action, ConfigError, Handler, ProviderContext, ProviderError, RetryPolicy
 from mlops_decl.provider_schema import ProviderSchema
 
 from .settings import SCHEMA, parse
@@ -23,7 +25,26 @@ HANDLERS: dict[str, str] = {
     "dataset": "dataset:DatasetHandler",
     "model": "model:ModelHandler",
     "feature_group": "feature_group:FeatureGroupHandler",
+    "endpoint": "endpoint:EndpointHandler",
+    "training_pipeline": "training_pipeline:TrainingPipelineHandler",
 }
+
+
+# Runtime actions: (kind, action) -> "module:function" under this package, imported on first
+# use; each is fn(clients, id, attributes, rt, **arguments) -> the action's result dataclass.
+ACTIONS: dict[tuple[str, str], str] = {
+    ("model", "list_versions"): "actions.registry:list_versions",
+    ("model", "version_evidence"): "actions.registry:version_evidence",
+    ("model", "add_approval"): "actions.registry:add_approval",
+    ("model", "set_alias"): "actions.registry:set_alias",
+    ("training_pipeline", "run"): "actions.training:run",
+    ("training_pipeline", "run_status"): "actions.training:run_status",
+}
+
+
+def _load(target: str) -> Any:
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(f"{__package__}.{module}"), attr)
 
 
 class SageMakerProvider:
@@ -55,14 +76,23 @@ class SageMakerProvider:
         handlers = {}
         clients = Clients(parsed)
         for kind, target in HANDLERS.items():
-            module, _, cls = target.partition(":")
-            handlers[kind] = getattr(importlib.import_module(f"{__package__}.{module}"), cls)(
-                clients, ctx.project
-            )
+            handlers[kind] = _load(target)(clients, ctx.project)
         with self._lock:
             old, self._clients, self._handlers = self._clients, clients, handlers
         if old is not None:
             old.close()
+
+    @classmethod
+    def actions(cls) -> frozenset[tuple[str, str]]:
+        return frozenset(ACTIONS)
+
+    def action(self, kind: str, name: str) -> Action | None:
+        target = ACTIONS.get((kind, name))
+        with self._lock:
+            clients = self._clients
+        if target is None or clients is None:
+            return None
+        return functools.partial(_load(target), clients)
 
     def kinds(self) -> frozenset[str]:
         return frozenset(HANDLERS)

@@ -29,6 +29,11 @@ SETTINGS = {
             "description": "a local endpoint for every service (the test double)",
         },
         "tags": {**_TAGS, "description": "tags put on everything the provider creates"},
+        "artifacts": {
+            "type": "string",
+            "pattern": "^s3://[^/]+",
+            "description": "s3://bucket/prefix for captured requests, pipeline runs and model artifacts",
+        },
         "execution_role": {
             **_ARN,
             "description": "the role SageMaker jobs and models run as (default for blocks)",
@@ -65,6 +70,61 @@ _MODEL = KindSchema(
     }
 )
 
+_VERSION = {"type": ["integer", "null"], "description": "a model version number; null before any"}
+_ENDPOINT = KindSchema(
+    block={
+        "type": "object",
+        "properties": {
+            "role": {
+                **_ARN,
+                "description": "the role the model runs as (default: the provider's execution_role)",
+            },
+            "capture_uri": {
+                "type": "string",
+                "pattern": "^s3://",
+                "description": "where captured requests go",
+            },
+            "sampling": {"type": "integer", "minimum": 1, "maximum": 100, "description": "percent captured"},
+            "variant": {"type": "string", "description": "the production variant's name (default main)"},
+        },
+        "additionalProperties": False,
+    },
+    computed={
+        "name": _STR,
+        "arn": {"type": ["string", "null"]},
+        "status": {"type": "string", "description": "pending_model, or the endpoint's SageMaker status"},
+        "serving_version": _VERSION,
+        "target_version": {**_VERSION, "description": "the version the alias points at now"},
+        "endpoint_config": {"type": ["string", "null"]},
+    },
+)
+
+_PIPELINE = KindSchema(
+    block={
+        "type": "object",
+        "properties": {
+            "image_uri": {"type": "string", "description": "the training and evaluation image"},
+            "instance_type": {"type": "string", "description": "default ml.m5.large"},
+            "role": {
+                **_ARN,
+                "description": "the role the pipeline runs as (default: the provider's execution_role)",
+            },
+            "artifacts": {
+                "type": "string",
+                "pattern": "^s3://",
+                "description": "default: the provider's artifacts",
+            },
+        },
+        "required": ["image_uri"],
+        "additionalProperties": False,
+    },
+    computed={
+        "name": _STR,
+        "arn": _STR,
+        "definition_sha": {"type": "string", "description": "hash of the pipeline definition JSON"},
+    },
+)
+
 _FEATURE_GROUP = KindSchema(
     block={
         "type": "object",
@@ -87,7 +147,13 @@ _FEATURE_GROUP = KindSchema(
 
 SCHEMA = ProviderSchema(
     settings=SETTINGS,
-    kinds={"dataset": _DATASET, "model": _MODEL, "feature_group": _FEATURE_GROUP},
+    kinds={
+        "dataset": _DATASET,
+        "model": _MODEL,
+        "feature_group": _FEATURE_GROUP,
+        "endpoint": _ENDPOINT,
+        "training_pipeline": _PIPELINE,
+    },
 )
 
 
@@ -99,6 +165,7 @@ class Settings:
     endpoint_url: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     execution_role: str | None = None
+    artifacts: str | None = None
     max_attempts: int = 1
 
 
@@ -111,5 +178,6 @@ def parse(settings: dict[str, Any]) -> Settings:
         endpoint_url=str(settings["endpoint_url"]).rstrip("/") if settings.get("endpoint_url") else None,
         tags={str(k): str(v) for k, v in (settings.get("tags") or {}).items()},
         execution_role=settings.get("execution_role"),
+        artifacts=str(settings["artifacts"]).rstrip("/") if settings.get("artifacts") else None,
         max_attempts=int(settings.get("max_attempts", 1)),
     )

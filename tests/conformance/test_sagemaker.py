@@ -11,7 +11,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "providers" / "sagemaker"))
 
-from sagemaker_helpers import ROLE, client, fake_credentials  # noqa: E402
+from sagemaker_helpers import ROLE, client, fake_credentials, register_version  # noqa: E402
 
 from mlops_decl.providers.sagemaker.provider import SageMakerProvider  # noqa: E402
 from mlops_decl.providers.sagemaker.testserver import Options, SageMakerServer  # noqa: E402
@@ -47,12 +47,22 @@ def remove(server: SageMakerServer, kind: str, id: str) -> None:
         for p in sm.list_model_packages(ModelPackageGroupName=id)["ModelPackageSummaryList"]:
             sm.delete_model_package(ModelPackageName=p["ModelPackageArn"])
         sm.delete_model_package_group(ModelPackageGroupName=id)
+    elif kind == "training_pipeline":
+        client(server, "sagemaker").delete_pipeline(PipelineName=id, ClientRequestToken="x" * 32)
+    elif kind == "endpoint":  # pending: its registration is a tag on its model's group
+        sm = client(server, "sagemaker")
+        for group in sm.list_model_package_groups()["ModelPackageGroupSummaryList"]:
+            sm.delete_tags(ResourceArn=group["ModelPackageGroupArn"], TagKeys=[f"mlops-decl:endpoint:{id}"])
 
 
 def other_refs(kind: str, id: str, attrs: dict[str, Any]) -> list[str]:
     if kind == "dataset":
         return ["arn:aws:s3:::" + id[len("s3://") :]]
-    return [attrs["arn"]] if attrs.get("arn") else []
+    return [attrs["arn"]] if attrs.get("arn") else []  # a pending endpoint has no ARN yet
+
+
+def no_arguments(*_: Any) -> dict[str, Any]:
+    return {}
 
 
 CASE = ProviderCase(
@@ -62,6 +72,8 @@ CASE = ProviderCase(
         "region": "us-east-1",
         "endpoint_url": server.url,
         "tags": {"owner": "ml-platform"},
+        "execution_role": "arn:aws:iam::123456789012:role/sagemaker-execution",
+        "artifacts": "s3://data/mlops",
     },
     samples=[
         Sample(
@@ -88,6 +100,28 @@ CASE = ProviderCase(
             force_new={"online": True},
             needs=("dataset",),
         ),
+        Sample(  # no version carries the alias yet: pending_model (tests/providers/sagemaker deploy one)
+            "endpoint",
+            "api",
+            lambda ids: {"model": ids["model"], "sagemaker": {"sampling": 50}},
+            in_place={"replicas": 2},
+            force_new={"model": "another"},
+            needs=("model",),
+        ),
+        Sample(
+            "training_pipeline",
+            "train",
+            lambda ids: {
+                "inputs": [ids["feature_group"]],
+                "labels": ids["dataset"],  # the training table: an S3 dataset
+                "label": "label",
+                "estimator": "sklearn.linear_model.LogisticRegression",
+                "registers": ids["model"],
+                "sagemaker": {"image_uri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/sklearn:1.4"},
+            },
+            in_place={"hyperparameters": {"C": 0.5}},
+            needs=("dataset", "feature_group", "model"),
+        ),
     ],
     bad_settings=[
         ({}, ("region",)),
@@ -100,6 +134,25 @@ CASE = ProviderCase(
     throttle=lambda server, n: server.throttle(n),
     remove=remove,
     import_refs=other_refs,
+    actions={  # each prepares the double first: a version registered as a pipeline run does
+        ("model", "list_versions"): lambda server, id, attrs: no_arguments(register_version(server, id)),
+        ("model", "version_evidence"): lambda server, id, attrs: {"version": register_version(server, id)},
+        ("model", "add_approval"): lambda server, id, attrs: {
+            "version": register_version(server, id),
+            "by": "ana",
+        },
+        ("training_pipeline", "run"): lambda server, id, attrs: {"wait": True},
+        ("training_pipeline", "run_status"): lambda server, id, attrs: {
+            "run_id": client(server, "sagemaker").start_pipeline_execution(PipelineName=id)[
+                "PipelineExecutionArn"
+            ]
+        },
+        ("model", "set_alias"): lambda server, id, attrs: {
+            "alias": "champion",
+            "version": register_version(server, id),
+            "expected_current": None,
+        },
+    },
 )
 
 TestSageMakerConformance = conformance(CASE)

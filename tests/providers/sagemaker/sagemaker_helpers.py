@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from mlops_decl.providers.sagemaker.testserver import Options, SageMakerServer
+from mlops_decl.testing.aws import FAKE_ENV  # fake credentials, no AWS config files
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/sagemaker"
@@ -17,7 +18,9 @@ ROLE = "arn:aws:iam::123456789012:role/sagemaker"
 
 @pytest.fixture
 def server() -> Iterator[SageMakerServer]:
-    with SageMakerServer(options=Options(endpoint_delay=0.2, pipeline_delay=0.1)) as s:
+    with SageMakerServer(
+        options=Options(endpoint_delay=1.0, pipeline_delay=1.0)
+    ) as s:  # long enough to see a status pass
         yield s
 
 
@@ -45,14 +48,6 @@ def s3(server: SageMakerServer) -> Any:
     return client(server, "s3")
 
 
-FAKE_ENV = {  # any credentials do; no config files, so a developer's own profile is never used
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_CONFIG_FILE": "/nonexistent/aws-config",
-    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/aws-credentials",
-}
-
-
 @contextmanager
 def fake_credentials() -> Iterator[None]:
     """The environment a user of the offline double has: fake credentials, no AWS files."""
@@ -68,3 +63,36 @@ def fake_credentials() -> Iterator[None]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def register_version(
+    server: Any, group: str, metrics: dict[str, float] | None = None, bucket: str = "data"
+) -> int:
+    """A model package in `group` as a pipeline run registers one, its evaluation report in S3;
+    its version number."""
+    import json
+
+    sm, s3 = client(server, "sagemaker"), client(server, "s3")
+    n = len(sm.list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"]) + 1
+    key = f"runs/{group}/{n}/evaluation.json"
+    report = {"metrics": {k: {"value": v} for k, v in (metrics or {"auc": 0.8}).items()}}
+    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(report).encode())
+    arn = sm.create_model_package(
+        ModelPackageGroupName=group,
+        InferenceSpecification={
+            "Containers": [{"Image": "img", "ModelDataUrl": f"s3://{bucket}/runs/{group}/{n}/model.tar.gz"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["application/json"],
+        },
+        ModelMetrics={
+            "ModelQuality": {
+                "Statistics": {"ContentType": "application/json", "S3Uri": f"s3://{bucket}/{key}"}
+            }
+        },
+        CustomerMetadataProperties={
+            "mlops:execution": f"exec-{n}",
+            "mlops:dataset:dataset.sales": f"v{n}",
+            "C": "0.5",
+        },
+    )["ModelPackageArn"]
+    return int(arn.rsplit("/", 1)[1])

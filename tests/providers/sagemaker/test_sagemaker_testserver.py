@@ -14,7 +14,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from sagemaker_helpers import REGION, ROLE, client
 
-from mlops_decl.providers.sagemaker.pipeline_definition import PipelineSpec, dumps
+from mlops_decl.providers.sagemaker.pipelines.definition import PipelineSpec, dumps
 
 VARIANT = {"VariantName": "main", "ModelName": "m", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
 CAPTURE = {

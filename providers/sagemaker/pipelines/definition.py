@@ -38,6 +38,7 @@ class PipelineSpec:
     seed: int = 42
     content_type: str = "text/csv"
     metadata: dict[str, str] = field(default_factory=dict)  # onto every model package
+    record: dict[str, Any] = field(default_factory=dict)  # the resource's fields, in Metadata
 
 
 def _join(*values: Any) -> dict[str, Any]:
@@ -168,7 +169,7 @@ def definition(spec: PipelineSpec) -> dict[str, Any]:
     }
     return {
         "Version": VERSION,
-        "Metadata": {},
+        "Metadata": {"mlops-decl": spec.record} if spec.record else {},
         "Parameters": [{"Name": "TrainingData", "Type": "String", "DefaultValue": spec.training_data}],
         "Steps": [train, evaluate, register],
     }

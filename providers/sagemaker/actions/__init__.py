@@ -1,0 +1,1 @@
+"""The SageMaker provider's runtime actions, one module per action group."""

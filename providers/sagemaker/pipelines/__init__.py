@@ -1,0 +1,1 @@
+"""SageMaker Pipelines as the provider writes them: the definition JSON (definition.py)."""
