@@ -405,6 +405,7 @@ def apply_plan(
                 hint="run `mlops-decl plan -out FILE` again",
             )
         )
+    _check_audit_log(ws)
     _record_refresh(plan, store, state)
     _record_lifecycle(plan, store, store.read())
     state = store.read()
@@ -438,6 +439,15 @@ def _failure(address: str, exc: BaseException, ws: Workspace) -> Diagnostic:
     if not isinstance(exc, Exception):
         exc = Exception(str(exc) or type(exc).__name__)
     return provider_diagnostic(address, exc, ws)
+
+
+def _check_audit_log(ws: Workspace) -> None:
+    """A damaged audit log refuses the apply before it changes anything (StateFileError)."""
+    from mlops_decl.audit import audit_log
+
+    last = getattr(audit_log(ws.root, ws.project.settings.backend).store, "last", None)
+    if last is not None:
+        last()
 
 
 def _audit(ws: Workspace, plan: Plan, result: ApplyResult, store: StateStore) -> None:

@@ -89,13 +89,23 @@ class AuditLog:
             entry = last()
             return anchor_of(entry) if entry is not None else None
         found = None
-        for _, text in self.store.records():
-            found = json.loads(text)
+        for found in self.entries():
+            pass
         return anchor_of(found) if found is not None else None
 
+    def _where(self) -> str:
+        from mlops_decl.state.decode import shown
+
+        path = getattr(self.store, "path", None)
+        return shown(path) if path is not None else self.store.describe()
+
     def entries(self) -> Iterator[dict[str, Any]]:
-        for _, text in self.store.records():
-            yield json.loads(text)
+        """Every entry, checked (StateFileError naming the line of a damaged one)."""
+        from mlops_decl.state.decode import audit_entry
+
+        where = self._where()
+        for lineno, text in self.store.records():
+            yield audit_entry(text, where, lineno)
 
     def pending(self) -> list[dict[str, Any]]:
         """`intent` entries no outcome names: a run, approval or promotion that was interrupted
@@ -113,6 +123,8 @@ class AuditLog:
     def verify(self, anchor: Mapping[str, Any] | None = None) -> tuple[int, list[Problem]]:
         """(entries checked, problems). An empty problem list means the chain is intact and,
         given the state's anchor, that it still holds the anchored entries unchanged."""
+        from mlops_decl.state.decode import StateFileError, audit_entry
+
         problems: list[Problem] = []
         prev, seq, n, lineno = GENESIS, 0, 0, 0
         anchored_at: tuple[int, str] | None = None  # (line, hash) of the anchor's last entry
@@ -120,9 +132,9 @@ class AuditLog:
         for lineno, line in self.store.records():
             n += 1
             try:
-                entry = json.loads(line)
-            except ValueError:
-                problems.append(Problem(lineno, "not valid JSON"))
+                entry = audit_entry(line, "", lineno)
+            except StateFileError as exc:
+                problems.append(Problem(lineno, exc.problem))
                 prev = ""
                 continue
             if entry.get("hash") != _digest(entry):

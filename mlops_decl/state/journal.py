@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from mlops_decl.state.decode import StateFileError, journal_entry, journal_hint
 from mlops_decl.state.model import ResourceState, State, StateError
 
 if TYPE_CHECKING:
@@ -38,23 +39,18 @@ def encode(e: Entry) -> bytes:
         raise StateError(f"cannot record `{e.get('op')}` in the state: a value is not JSON ({exc})") from None
 
 
-def apply(state: State, e: Entry, where: str = "the state journal") -> None:
-    """Change state as e says and take its serial."""
-    op = e.get("op")
-    try:
-        if op == "put":
-            state.resources[e["address"]] = ResourceState.from_json(e["address"], e["resource"])
-        elif op == "rm":
-            state.resources.pop(e["address"], None)
-        elif op == "outputs":
-            state.outputs = e["outputs"]
-        elif op == "audit":  # the audit log's anchor only: what saved plans compare stays put
-            base = state.content_serial()
-            state.audit = {**e["audit"], "serial": e["serial"], "base": base}
-        else:
-            raise StateError(f"unknown journal operation {op!r} (written by a newer mlops-decl?)")
-    except KeyError as exc:
-        raise StateError(f"{where}: a `{op}` entry has no {exc}") from None
+def apply(state: State, e: Entry) -> None:
+    """Change state as e (an entry journal_entry checked) says and take its serial."""
+    op = e["op"]
+    if op == "put":
+        state.resources[e["address"]] = ResourceState.from_json(e["address"], e["resource"])
+    elif op == "rm":
+        state.resources.pop(e["address"], None)
+    elif op == "outputs":
+        state.outputs = e["outputs"]
+    else:  # "audit": the audit log's anchor only: what saved plans compare stays put
+        base = state.content_serial()
+        state.audit = {**e["audit"], "serial": e["serial"], "base": base}
     state.serial = e["serial"]
 
 
@@ -65,28 +61,34 @@ class Replayed:
 
 
 def replay(
-    state: State, entries: Iterable[Entry | None], where: str = "the state journal", unit: str = "entry"
+    state: State, entries: Iterable[Any], where: str = "the state journal", unit: str = "entry"
 ) -> Replayed:
-    """Fold entries (oldest first; None for one that cannot be decoded) into state.
+    """Fold entries (oldest first, as decoded JSON; None for one that is not JSON) into state.
 
     Replay stops, unclean, at the first entry of another lineage or out of sequence, and at an
-    undecodable last entry (a write cut short); an undecodable entry before others is
-    corruption and raises."""
+    undecodable last entry (a write cut short); an undecodable entry before others, or one
+    that decodes but is not an entry, is corruption and raises StateFileError."""
     items = list(entries)
     applied, expected = 0, state.serial + 1
-    for n, e in enumerate(items):
-        if e is None:
+    for n, raw in enumerate(items):
+        if raw is None:
             if n == len(items) - 1:
                 return Replayed(applied, False)
-            raise StateError(f"{where} {unit} {n + 1} is corrupt; the state cannot be read")
-        serial = e.get("serial")
+            raise StateFileError(
+                where, "it is not valid JSON: the journal is corrupt", journal_hint(n + 1, unit), n + 1, unit
+            )
+        try:
+            e = journal_entry(raw)
+        except StateError as exc:
+            raise StateFileError(where, str(exc), journal_hint(n + 1, unit), n + 1, unit) from None
+        serial = e["serial"]
         if e.get("lineage") != state.lineage:
             return Replayed(applied, False)  # left over from another state (restored by hand)
-        if not applied and isinstance(serial, int) and serial <= state.serial:
+        if not applied and serial <= state.serial:
             continue  # already folded into the snapshot
         if serial != expected:
             return Replayed(applied, False)
-        apply(state, e, where)
+        apply(state, e)
         applied, expected = applied + 1, expected + 1
     return Replayed(applied, True)
 

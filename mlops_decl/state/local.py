@@ -28,10 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from mlops_decl.state import journal
+from mlops_decl.state.decode import read_state, shown
 from mlops_decl.state.fsutil import ensure_dir, fsync_dir, sweep, temp_prefix, write_all
 from mlops_decl.state.group_commit import GroupCommit
 from mlops_decl.state.local_lock import LocalLock, lock_path_for
-from mlops_decl.state.model import State, StateError
+from mlops_decl.state.model import State
 from mlops_decl.state.store import StateConflict
 
 # What the files looked like: the snapshot's (inode, size, mtime) or None, the journal's size.
@@ -114,15 +115,7 @@ class LocalStateStore(journal.Recorder):
             state = State.new()
             state.lineage = keep or state.lineage
         else:
-            try:
-                state = State.from_json(json.loads(raw))
-            except ValueError as exc:  # includes JSONDecodeError, not StateError
-                raise StateError(
-                    f"{self.path} is not valid JSON ({exc}); "
-                    f"{self.backup_path.name} beside it holds the previous version"
-                ) from None
-            except StateError as exc:
-                raise StateError(f"{self.path}: {exc}") from None
+            state = read_state(raw, shown(self.path), self.backup_path)
         lines, clean = self._replay(state)
         return state, raw is not None, lines, clean
 
@@ -133,7 +126,7 @@ class LocalStateStore(journal.Recorder):
             raw = b""
         lines = raw.split(b"\n")
         tail = lines.pop()  # b"" unless the last write was cut short
-        done = journal.replay(state, map(_decode, lines), str(self.journal_path), unit="line")
+        done = journal.replay(state, map(_decode, lines), shown(self.journal_path), unit="line")
         return len(lines) + (tail != b""), done.clean and tail == b""
 
     def _signature(self) -> Signature:
@@ -189,7 +182,7 @@ class LocalStateStore(journal.Recorder):
             snapshot, size = self._seen
             self._seen = snapshot, size + len(data)
             # Apply what was written, as replay will: memory then equals disk (e.g. tuples -> lists).
-            journal.apply(state, json.loads(data), str(self.journal_path))
+            journal.apply(state, json.loads(data))
             self._journal_lines += 1
             # Compacting after max(100, n) lines costs O(n) per O(n) puts: O(1) amortised per put.
             if self._journal_lines > max(self.min_compact, len(state.resources)):
@@ -278,9 +271,9 @@ class LocalStateStore(journal.Recorder):
                 os.close(self._fd)  # type: ignore[arg-type]
 
 
-def _decode(line: bytes) -> journal.Entry | None:
+def _decode(line: bytes) -> Any:
+    """The JSON value of a journal line, None if it is not JSON (replay checks the rest)."""
     try:
-        entry = json.loads(line)
+        return json.loads(line)
     except ValueError:
         return None
-    return entry if isinstance(entry, dict) else None

@@ -139,15 +139,10 @@ class State:
         outputs = data.get("outputs", {})
         if not isinstance(resources, dict):
             raise StateError("`resources` must be an object keyed by address")
-        if not isinstance(outputs, dict) or not all(isinstance(o, dict) for o in outputs.values()):
-            raise StateError('`outputs` must map names to {"value": ..., "sensitive": bool}')
+        check_outputs(outputs)
         audit = data.get("audit")
-        if audit is not None and not (
-            isinstance(audit, dict)
-            and isinstance(audit.get("entries"), int)
-            and isinstance(audit.get("head"), str)
-        ):
-            raise StateError('`audit` must be {"entries": N, "head": HASH, ...}, the audit log\'s anchor')
+        if audit is not None:
+            check_audit_anchor(audit)
         return cls(
             format_version=FORMAT_VERSION,
             serial=serial,
@@ -156,6 +151,27 @@ class State:
             outputs={n: dict(o) for n, o in outputs.items()},
             audit=dict(audit) if audit is not None else None,
         )
+
+
+def check_outputs(outputs: Any) -> dict[str, dict[str, Any]]:
+    """outputs as the state keeps them: {name: {"value": ..., "sensitive": bool}}."""
+    if not isinstance(outputs, dict):
+        raise StateError(f"`outputs` must be an object, not {type(outputs).__name__}")
+    for name, out in outputs.items():
+        if not isinstance(out, dict) or "value" not in out:
+            raise StateError(f'output `{name}` must be {{"value": ..., "sensitive": bool}}')
+        if not isinstance(out.get("sensitive", False), bool):
+            raise StateError(f"output `{name}`: `sensitive` must be true or false")
+    return outputs
+
+
+def check_audit_anchor(audit: Any) -> dict[str, Any]:
+    """The audit log's anchor as the state keeps it: {"entries": N, "head": HASH, ...}."""
+    if not (
+        isinstance(audit, dict) and isinstance(audit.get("entries"), int) and isinstance(audit.get("head"), str)
+    ):
+        raise StateError('`audit` must be {"entries": N, "head": HASH, ...}, the audit log\'s anchor')
+    return audit
 
 
 # format_version N -> function turning an N document into an N+1 document. Only v1 exists so

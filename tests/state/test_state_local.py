@@ -115,7 +115,7 @@ def test_corrupt_line_in_the_middle_is_an_error(store: LocalStateStore) -> None:
     store.put_resource(_rs(2))
     lines = _journal_lines(store)
     store.journal_path.write_text("{broken\n" + lines[1] + "\n")
-    with pytest.raises(StateError, match="line 1 is corrupt"):
+    with pytest.raises(StateError, match="line 1: it is not valid JSON"):
         _reopen(store).read()
 
 

@@ -65,7 +65,7 @@ def test_newer_format_version_is_refused_clearly() -> None:
         ({"resources": []}, "resources"),
         ({"resources": {"dataset.a": {"kind": "dataset"}}}, "provider"),
         ({"resources": {"dataset.a": {"kind": "d", "provider": "p", "id": 3, "attributes": {}}}}, "id"),
-        ({"outputs": {"o": 1}}, "outputs"),
+        ({"outputs": {"o": 1}}, "output `o`"),
     ],
 )
 def test_malformed_state_raises_state_error(patch: dict[str, object], match: str) -> None:

@@ -145,21 +145,22 @@ def state_pull() -> None:
 @handle_errors
 def state_push(path: str, force: bool) -> None:
     """Replace the state with a local file (`-` reads standard input)."""
-    from mlops_decl.state.model import State
+    from mlops_decl.state.decode import read_state
     from mlops_decl.state.store import StateError, check_push
 
-    text = sys.stdin.read() if path == "-" else Path(path).read_text() if Path(path).is_file() else None
-    if text is None:
+    if path == "-":
+        raw = sys.stdin.buffer.read()
+    elif Path(path).is_file():
+        raw = Path(path).read_bytes()
+    else:
         raise DiagnosticError(Diagnostic(f"{path} does not exist", hint="give the path of a state file"))
-    try:
-        incoming = State.from_json(json.loads(text))
-    except (ValueError, KeyError, TypeError, StateError) as exc:
-        raise DiagnosticError(Diagnostic(f"{path} is not a state file: {exc}")) from None
+    incoming = read_state(raw, "standard input" if path == "-" else path)
     root = Path.cwd()
     store, lk = backend_for(root)
     with locked(lk, "state push", root):
+        current = store.read()
         try:
-            check_push(store.read(), incoming, force)
+            check_push(current, incoming, force)
         except StateError as exc:
             raise DiagnosticError(
                 Diagnostic(str(exc), hint="use --force only if you know this state is right")
