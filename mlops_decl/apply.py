@@ -150,7 +150,9 @@ class Applier:
         concurrency limit."""
         handler = self.ws.providers.handler(change.provider, change.kind)
         body = self.plan.bodies.get(change.address) or {}
-        limit = limit_for(what, (body.get("lifecycle") or {}).get("timeouts"), handler, self.explicit, change.kind)
+        limit = limit_for(
+            what, (body.get("lifecycle") or {}).get("timeouts"), handler, self.explicit, change.kind
+        )
         op = Operation(what, change.address, self.ws.providers.project, cancel=self.cancel, status=status)
         op.deadline = None if limit is None else time.monotonic() + limit
         op.on_progress = lambda message: self.hooks.progress(change.address, message)
@@ -277,7 +279,9 @@ class Applier:
                 attrs = self.call(
                     change,
                     "update",
-                    lambda op: handler.update(prior.id, prior.attributes, {**final, NAME_KEY: change.name}, op),
+                    lambda op: handler.update(
+                        prior.id, prior.attributes, {**final, NAME_KEY: change.name}, op
+                    ),
                     status=prior.status,
                 )
                 self._save_checked(change, prior.id, final, attrs)
@@ -347,7 +351,9 @@ class Applier:
         except Exception:  # cannot tell: keep it, the next plan reads it again
             return False
 
-    def _settle(self, change: Change, handler: Handler, id: str, attrs: dict[str, Any], exc: Exception) -> None:
+    def _settle(
+        self, change: Change, handler: Handler, id: str, attrs: dict[str, Any], exc: Exception
+    ) -> None:
         """After a create that recorded its id failed: a timeout leaves it `creating` (it may
         still finish: the next apply reads it); an error taints it, unless nothing was made."""
         if isinstance(exc, CallTimeout):
@@ -409,7 +415,9 @@ def apply_plan(
     _record_refresh(plan, store, state)
     _record_lifecycle(plan, store, store.read())
     state = store.read()
-    applier = Applier(ws, plan, store, state, hooks, explicit_timeout() if timeout is ... else timeout, abandon)
+    applier = Applier(
+        ws, plan, store, state, hooks, explicit_timeout() if timeout is ... else timeout, abandon
+    )
     if plan.mode != "refresh-only":
         g = apply_graph(plan)
         walked = walk(
@@ -429,7 +437,9 @@ def apply_plan(
         applier.result.cancelled = list(walked.cancelled)
         applier.result.abandoned = list(walked.abandoned)
     applier.result.interrupted = bool(stop and stop.is_set() or abandon and abandon.is_set())
-    store.set_outputs(_outputs(ws, applier, plan))
+    outputs = _outputs(ws, applier, plan)
+    if _json(outputs) != _json(store.read().outputs):  # a write (and a serial) only for a change
+        store.set_outputs(outputs)
     _audit(ws, plan, applier.result, store)
     store.compact()
     return applier.result
@@ -528,6 +538,12 @@ def _record_lifecycle(plan: Plan, store: StateStore, state: State) -> None:
 
 def prevents_destroy(body: dict[str, Any] | None) -> bool:
     return bool(((body or {}).get("lifecycle") or {}).get("prevent_destroy"))
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True, default=repr)
 
 
 def _outputs(ws: Workspace, applier: Applier, plan: Plan) -> dict[str, dict[str, Any]]:

@@ -45,7 +45,7 @@ def provider_diagnostic(address: str, exc: Exception, ws: Workspace | None = Non
     text = scrub(str(exc), secret_values(ws)) if ws is not None else str(exc)
     if isinstance(exc, ConfigError) and ws is not None and address in ws.project.resources:
         rc = ws.project.resources[address]
-        return Diagnostic(f"{address}: {text}", rc.source(exc.field), exc.hint)
+        return Diagnostic(f"{address}: {text}", rc.source(exc.field), exc.hint, address=address)
     if isinstance(exc, ProviderError):
         hint = getattr(exc, "hint", None) or (CATEGORY_HINTS.get(exc.category) if exc.category else None)
         return Diagnostic(f"{address}: {text}", address=address, hint=hint)

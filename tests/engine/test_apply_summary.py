@@ -1,0 +1,74 @@
+"""What an apply writes and says: one serial per state write (none for no change), the
+failure summary names each failed address, and destroy's own wording."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine_helpers import dataset_project
+
+
+def _serial(p) -> int:
+    return int(p.state()["serial"])
+
+
+def test_one_serial_per_write_and_none_for_a_no_op(tmp_path: Path) -> None:
+    p = dataset_project(tmp_path, ["a", "b"], extra='outputs:\n  a_version: "${dataset.a.version}"\n')
+    p.ok("apply", "--auto-approve")
+    before = _serial(p)
+    p.ok("apply", "--auto-approve")
+    assert _serial(p) == before, "an apply with nothing to do writes nothing"
+    p.write("data/a.csv", "id,value\n1,changed\n")
+    p.ok("apply", "--auto-approve")
+    # one write: dataset.a's new attributes; the output changed with it, so a second
+    assert _serial(p) == before + 2
+    p.write("mlops.yaml", (tmp_path / "mlops.yaml").read_text().replace("a_version:", "a_ver:"))
+    p.write("data/b.csv", "id,value\n1,changed too\n")
+    mid = _serial(p)
+    p.ok("apply", "--auto-approve")
+    assert _serial(p) == mid + 2  # dataset.b, then the renamed output
+
+
+def test_an_update_with_unchanged_outputs_is_one_write(tmp_path: Path) -> None:
+    p = dataset_project(tmp_path, ["a", "b"], extra='outputs:\n  a_version: "${dataset.a.version}"\n')
+    p.ok("apply", "--auto-approve")
+    before = _serial(p)
+    p.write("data/b.csv", "id,value\n1,changed\n")
+    p.ok("apply", "--auto-approve")
+    assert _serial(p) == before + 1
+
+
+def test_failure_summary_names_an_address_whose_error_has_a_file_line(tmp_path: Path) -> None:
+    p = dataset_project(tmp_path, ["a"])
+    p.ok("plan", "-out", "tf.plan")
+    (tmp_path / "data" / "a.csv").unlink()
+    res = p.run("apply", "tf.plan")
+    assert res.rc == 1
+    assert "mlops.yaml:" in res.err  # the error points into the config
+    assert "failed:    dataset.a" in res.err, res.err
+    assert "?" not in res.err.split("failed:")[1].splitlines()[0]
+
+
+def test_destroy_cancelled_says_destroy(tmp_path: Path) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    p = dataset_project(tmp_path, ["a"])
+    p.ok("apply", "--auto-approve")
+    leader, follower = pty.openpty()  # the question is asked only on a terminal
+    os.write(leader, b"no\n")  # the answer, waiting for the prompt
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlops_decl", "destroy"],
+        cwd=tmp_path,
+        stdin=follower,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    os.close(follower)
+    os.close(leader)
+    assert proc.returncode == 1
+    assert "Destroy cancelled." in proc.stdout and "Apply cancelled." not in proc.stdout
