@@ -44,11 +44,9 @@ class Diagnostic:
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {"severity": self.severity, "summary": self.summary}
         if self.source:
-            out["range"] = {
-                "filename": self.source.file,
-                "line": self.source.line,
-                "column": self.source.column,
-            }
+            # Terraform's shape; a diagnostic points at one position, so the range ends there too.
+            at = {"line": self.source.line, "column": self.source.column}
+            out["range"] = {"filename": self.source.file, "start": at, "end": dict(at)}
         for key in ("detail", "hint", "address"):
             value = getattr(self, key)
             if value:

@@ -507,9 +507,23 @@ def test_validate_json_reports_ranges(project: Path, run_cli) -> None:
     assert doc["error_count"] == 1
     (diag,) = doc["diagnostics"]
     assert diag["severity"] == "error"
-    assert diag["range"] == {"filename": "extra.yaml", "line": 3, "column": 21}
+    at = {"line": 3, "column": 21}
+    assert diag["range"] == {"filename": "extra.yaml", "start": at, "end": at}
     assert "fromat" in diag["summary"]
     assert diag["hint"] == "did you mean `format`?"
+
+
+def test_plan_json_on_a_config_error_prints_json_diagnostics(project: Path, run_cli) -> None:
+    (project / "extra.yaml").write_text("resources:\n  dataset:\n    a: {uri: a.csv, fromat: csv}\n")
+    rc, out, err = run_cli(["plan", "--json"], project)
+    assert rc == 1, err
+    doc = json.loads(out)
+    assert doc["format_version"] == "1.0" and doc["valid"] is False and doc["error_count"] == 1
+    (diag,) = doc["diagnostics"]
+    assert diag["severity"] == "error" and "fromat" in diag["summary"]
+    assert diag["range"]["filename"] == "extra.yaml"
+    assert diag["range"]["start"] == {"line": 3, "column": 21}
+    assert "Error: extra.yaml:3:21" in err  # a person reading the terminal still sees it
 
 
 def test_validate_json_success(project: Path, run_cli) -> None:

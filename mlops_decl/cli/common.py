@@ -159,10 +159,16 @@ def confirm(question: str) -> bool:
     return bool(answer.strip() == "yes")
 
 
-def parse_parallelism(value: int) -> int:
-    if value < 1:
-        raise click.BadParameter("must be at least 1")
-    return value
+def parallelism_option(fn: F) -> F:
+    """`-parallelism N`: at most N provider calls at once (Terraform's)."""
+    return click.option(
+        "--parallelism",
+        "-parallelism",
+        default=10,
+        show_default=True,
+        type=click.IntRange(min=1),
+        help="Concurrent provider calls.",
+    )(fn)
 
 
 def runtime(var_files: tuple[str, ...] = (), cli_vars: tuple[str, ...] = ()) -> Any:

@@ -16,8 +16,9 @@ from mlops_decl.cli.commands.plan import build_plan, plan_options
 from mlops_decl.cli.common import (
     backend_for,
     confirm,
-    lock_timeout_option,
+    lock_options,
     locked,
+    parallelism_option,
     require_tty_or,
     var_options,
     workspace,
@@ -180,7 +181,7 @@ def _plan_and_apply(
                 else "\nDo you want to perform these actions?"
             )
             if not confirm(question):
-                click.echo("Apply cancelled.")
+                click.echo("Destroy cancelled." if destroying else "Apply cancelled.")
                 sys.exit(1)
         click.echo()
         run_apply(ws, p, store, parallelism, destroying)
@@ -256,9 +257,8 @@ def _apply_saved(path: Path, parallelism: int, var_files, cli_vars, lock: bool) 
     metavar="ADDR",
     help="Destroy only ADDR and what depends on it.",
 )
-@click.option("--parallelism", "-parallelism", default=10, show_default=True, type=int)
-@click.option("--lock/--no-lock", "lock", default=True)
-@lock_timeout_option
+@parallelism_option
+@lock_options
 @var_options
 @call_timeout_option
 @handle_errors

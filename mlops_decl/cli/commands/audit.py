@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from mlops_decl.audit import EVENTS
 from mlops_decl.cli.output import handle_errors
 
 
@@ -19,7 +20,8 @@ from mlops_decl.cli.output import handle_errors
     "-event",
     "events",
     multiple=True,
-    help="Only these events (apply, run, started, approval, promotion, drift, retrain, intent, schedule).",
+    type=click.Choice(EVENTS),
+    help="Only these events.",
 )
 @click.pass_context
 @handle_errors

@@ -7,8 +7,16 @@ from pathlib import Path
 
 import click
 
-from mlops_decl.cli.common import backend_for, lock_options, locked, parse_parallelism, var_options, workspace
-from mlops_decl.cli.output import echo_json, handle_errors
+from mlops_decl.cli.common import (
+    backend_for,
+    lock_options,
+    locked,
+    parallelism_option,
+    var_options,
+    workspace,
+)
+from mlops_decl.cli.output import JSON_DIAGNOSTICS, echo_json, handle_errors
+from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 
 
 def plan_options(fn):
@@ -44,15 +52,7 @@ def plan_options(fn):
                 is_flag=True,
                 help="Do not read live state first.",
             ),
-            click.option(
-                "--parallelism",
-                "-parallelism",
-                default=10,
-                show_default=True,
-                type=int,
-                callback=lambda c, p, v: parse_parallelism(v),
-                help="Concurrent provider calls.",
-            ),
+            parallelism_option,
         ]
     ):
         fn = opt(fn)
@@ -100,6 +100,8 @@ def plan(
     detailed_exitcode,
 ):
     """Show what apply would change."""
+    if as_json:  # a mistake is JSON diagnostics on stdout as well, as Terraform's -json
+        click.get_current_context().meta[JSON_DIAGNOSTICS] = True
     from mlops_decl.cli.views.plan_human import render_plan
     from mlops_decl.cli.views.plan_json import plan_json
     from mlops_decl.plan import save_plan
@@ -129,7 +131,12 @@ def plan(
         if p.mode == "normal":
             click.echo(schedule_status(ws), nl=False)
     if out:
-        save_plan(p, Path(out))
+        try:
+            save_plan(p, Path(out))
+        except OSError as exc:
+            raise DiagnosticError(
+                Diagnostic(f"cannot save the plan to {out}: {exc.strerror}", hint="give -out a writable path")
+            ) from None
         if not as_json:
             click.echo(
                 f"\nSaved the plan to: {out}\n\nTo perform exactly these actions, run:\n    mlops-decl apply {out}"

@@ -25,9 +25,23 @@ def read_rows(path: str) -> list[dict[str, Any]]:
 
         records: list[dict[str, Any]] = pd.read_parquet(p).to_dict(orient="records")
         return records
-    with p.open(newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    return [{k: _number(v) for k, v in r.items()} for r in rows]
+    try:
+        with p.open(newline="", encoding="utf-8") as fh:
+            lines = list(csv.reader(fh))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise DiagnosticError(
+            Diagnostic(f"--data {path} is not a CSV file ({exc})", hint="give a CSV file of input rows")
+        ) from None
+    header, body = (lines[0], lines[1:]) if lines else ([], [])
+    for n, row in enumerate(body, 2):
+        if row and len(row) != len(header):
+            raise DiagnosticError(
+                Diagnostic(
+                    f"--data {path}:{n}: {len(row)} fields, but the header has {len(header)}",
+                    hint="every row needs one value per column of the first line",
+                )
+            )
+    return [{k: _number(v) for k, v in zip(header, row, strict=True)} for row in body if row]
 
 
 def _number(v: str | None) -> Any:

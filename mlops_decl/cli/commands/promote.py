@@ -35,7 +35,9 @@ def gate_table(result: dict[str, Any]) -> str:
 
 @click.command()
 @click.argument("address")
-@click.option("--version", "-version", "version", type=int, required=True, help="The model version.")
+@click.option(
+    "--version", "-version", "version", type=click.IntRange(min=1), required=True, help="The model version."
+)
 @click.option("--by", "-by", "by", required=True, help="Who approves.")
 @var_options
 @handle_errors
@@ -51,7 +53,12 @@ def approve(
 @click.command()
 @click.argument("address")
 @click.option(
-    "--version", "-version", "version", type=int, required=True, help="The model version to promote."
+    "--version",
+    "-version",
+    "version",
+    type=click.IntRange(min=1),
+    required=True,
+    help="The model version to promote.",
 )
 @click.option("--json", "-json", "as_json", is_flag=True)
 @var_options

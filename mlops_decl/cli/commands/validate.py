@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from mlops_decl.cli.common import var_options
-from mlops_decl.cli.output import echo_json, print_diagnostics
+from mlops_decl.cli.output import diagnostics_json, echo_json, print_diagnostics
 from mlops_decl.diagnostics import DiagnosticError
 
 
@@ -23,19 +23,13 @@ def validate(as_json: bool, var_files: tuple[str, ...], cli_vars: tuple[str, ...
         ws = load_workspace(Path.cwd(), var_files=var_files, cli_vars=cli_vars)
     except DiagnosticError as exc:
         if as_json:
-            echo_json(
-                {
-                    "valid": False,
-                    "error_count": len(exc.diagnostics),
-                    "diagnostics": [d.to_json() for d in exc.diagnostics],
-                }
-            )
+            echo_json(diagnostics_json(exc.diagnostics))
         else:
             print_diagnostics(exc.diagnostics)
         sys.exit(1)
     n = len(ws.project.resources)
     if as_json:
-        echo_json({"valid": True, "error_count": 0, "resource_count": n, "diagnostics": []})
+        echo_json(diagnostics_json([], resource_count=n))
     else:
         click.echo(
             click.style("Success!", fg="green", bold=True) + f" The configuration is valid ({n} resources)."
