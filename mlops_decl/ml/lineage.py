@@ -10,10 +10,19 @@ if TYPE_CHECKING:
     from mlops_decl.runtime import Runtime
 
 
+def newest_version(rt: Runtime, address: str, recorded: Any) -> int | None:
+    """The model's newest version as the registry says now: the state's `latest_version` is
+    what apply saw, and runs since have registered more."""
+    if rt.can(address, "list_versions"):
+        listed = rt.model_actions(address).list_versions().versions
+        return max((v.version for v in listed), default=None)
+    return int(recorded) if recorded else None
+
+
 def model_lineage(rt: Runtime, address: str, version: int | None) -> dict[str, Any]:
     model = rt.managed(address, "model")
     if version is None:
-        version = model.attributes.get("latest_version")
+        version = newest_version(rt, address, model.attributes.get("latest_version"))
         if not version:
             from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 

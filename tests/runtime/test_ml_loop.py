@@ -119,3 +119,10 @@ def test_bias_gate_blocks_a_discriminating_model(project: Path) -> None:
     assert promotion["data"]["promoted"] is False
     bias = next(g for g in promotion["data"]["gates"] if "demographic" in g["gate"])
     assert bias["passed"] is False
+
+
+def test_lineage_without_a_version_is_the_newest_one(project: Path) -> None:
+    # The state's latest_version is what apply saw; runs since registered newer versions.
+    run = json.loads(mlops(project, "run", "training_pipeline.train", "--json").stdout)
+    info = json.loads(mlops(project, "lineage", "model.m", "--format", "json").stdout)
+    assert info["version"] == run["version"]
