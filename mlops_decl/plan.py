@@ -128,6 +128,8 @@ class Plan:
     errored: bool = False
     # address -> top-level attributes holding sensitive values, as this plan computes them
     sensitive: dict[str, list[str]] = field(default_factory=dict)
+    # config file (relative path) -> sha256 of its text: apply names the files changed since
+    config_files: dict[str, str] = field(default_factory=dict)
 
     def sensitive_of(self, address: str) -> set[str]:
         change = self.changes.get(address)
@@ -178,6 +180,7 @@ class Plan:
             "variables": self.variables,
             "sensitive_variables": self.sensitive_variables,
             "sensitive": self.sensitive,
+            "config_files": self.config_files,
         }
 
     @classmethod
@@ -199,22 +202,93 @@ class Plan:
             sensitive_variables=d.get("sensitive_variables", {}),
             targets=d.get("targets", []),
             sensitive=d.get("sensitive", {}),
+            config_files=d.get("config_files", {}),
         )
 
 
+class PlanFileChanged(ValueError):
+    """A saved plan whose content is not what `plan` wrote: it was edited since."""
+
+    def __init__(self, parts: list[str]):
+        super().__init__(parts)
+        self.parts = parts
+
+    def __str__(self) -> str:
+        return ", ".join(self.parts)
+
+
+def _digest(value: Any) -> str:
+    import hashlib
+
+    return hashlib.sha256(json.dumps(value, separators=(",", ":"), sort_keys=True).encode()).hexdigest()
+
+
+def _checksums(doc: dict[str, Any]) -> dict[str, str]:
+    """A digest per part of a plan document, each change on its own, so a refusal can say
+    which part was edited."""
+    out = {}
+    for key, value in doc.items():
+        if key == "checksums":
+            continue
+        if key == "changes" and isinstance(value, list):
+            for c in value:
+                name = c.get("address") if isinstance(c, dict) else repr(c)
+                out[f"changes[{name}]"] = _digest(c)
+        else:
+            out[key] = _digest(value)
+    return out
+
+
+def edited_parts(doc: dict[str, Any]) -> list[str]:
+    """The parts of a saved plan document that differ from what `plan` wrote."""
+    recorded = doc.get("checksums")
+    if not isinstance(recorded, dict):
+        return ["checksums (missing)"]
+    now = _checksums(doc)
+    return sorted(k for k in set(now) | set(recorded) if now.get(k) != recorded.get(k))
+
+
 def save_plan(plan: Plan, path: Path) -> None:
+    doc = plan.to_json()
+    doc["checksums"] = _checksums(doc)
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
-        json.dump(plan.to_json(), fh, separators=(",", ":"), sort_keys=True)
+        json.dump(doc, fh, separators=(",", ":"), sort_keys=True)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
 
 
 def load_plan(path: Path) -> Plan:
-    with open(path) as fh:
-        return Plan.from_json(json.load(fh))
+    """The saved plan at path; PlanFileChanged if it was edited after `plan` wrote it,
+    ValueError if it is not a plan."""
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    try:
+        doc = json.loads(raw)
+    except ValueError as exc:
+        raise ValueError(f"it is not JSON ({exc})") from None
+    if not isinstance(doc, dict):
+        raise ValueError("it is not a JSON object")
+    if doc.get("format_version") == PLAN_FORMAT:
+        edited = edited_parts(doc)
+        if edited:
+            raise PlanFileChanged(edited)
+    return Plan.from_json(doc)
+
+
+def file_digests(files: dict[str, str]) -> dict[str, str]:
+    """Config file (relative path) -> sha256 of its text."""
+    import hashlib
+
+    return {name: hashlib.sha256(text.encode()).hexdigest() for name, text in files.items()}
+
+
+def changed_config_files(recorded: dict[str, str], files: dict[str, str]) -> list[str]:
+    """The config files (relative paths) added, removed or edited since a plan recorded them."""
+    now = file_digests(files)
+    return sorted(n for n in set(now) | set(recorded) if now.get(n) != recorded.get(n))
 
 
 # -- sensitive values ---------------------------------------------------------------------

@@ -16,7 +16,7 @@ from mlops_decl.hooks import Hooks
 from mlops_decl.losses import list_losses
 from mlops_decl.objchange import differs_under, dotted, set_unknown
 from mlops_decl.operation import CREATING, TAINTED, Operation
-from mlops_decl.plan import Action, Change, Drift, Plan, mark_sensitive, scrub, secret_values
+from mlops_decl.plan import Action, Change, Drift, Plan, file_digests, mark_sensitive, scrub, secret_values
 from mlops_decl.provider import NAME_KEY, Category, CheckContext, ConfigError, Planned, ProviderError
 from mlops_decl.resolve import resolve_body
 from mlops_decl.retry import Limits, call_with_retry, concurrency_of, explicit_timeout, limit_for, policy_of
@@ -181,6 +181,7 @@ def make_plan(ws: Workspace, state: State, opts: PlanOptions, hooks: Hooks | Non
         variables=clear,
         sensitive_variables=hashed,
         targets=list(opts.targets),
+        config_files=file_digests(ws.project.files),
     )
     planned: dict[str, tuple[Any, dict[str, Any]]] = {}  # address -> (id, attributes)
     for address, rs in state.resources.items():

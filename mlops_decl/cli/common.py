@@ -137,6 +137,27 @@ def locked(lock: Any, operation: str, root: Path, enabled: bool = True) -> Itera
         lock.release()
 
 
+def read_saved_plan(path: Path) -> Any:
+    """The saved plan at path, refused if it is missing, not a plan, or edited since `plan`
+    wrote it (what was reviewed must be what is applied)."""
+    from mlops_decl.plan import PlanFileChanged, load_plan
+
+    again = "make a new one with `mlops-decl plan -out FILE`"
+    if not path.is_file():
+        raise DiagnosticError(Diagnostic(f"plan file {path} does not exist", hint=again))
+    try:
+        return load_plan(path)
+    except PlanFileChanged as exc:
+        raise DiagnosticError(
+            Diagnostic(
+                f"{path} was edited after `plan` wrote it ({exc} differ); it is not what was reviewed",
+                hint=again,
+            )
+        ) from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DiagnosticError(Diagnostic(f"{path} is not a saved plan: {exc}", hint=again)) from None
+
+
 def require_tty_or(auto_approve: bool, what: str) -> None:
     import sys
 

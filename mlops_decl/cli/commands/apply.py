@@ -19,6 +19,7 @@ from mlops_decl.cli.common import (
     lock_options,
     locked,
     parallelism_option,
+    read_saved_plan,
     require_tty_or,
     var_options,
     workspace,
@@ -217,19 +218,19 @@ def apply(
 def _apply_saved(path: Path, parallelism: int, var_files, cli_vars, lock: bool) -> None:
     import hashlib
 
-    from mlops_decl.plan import load_plan
+    from mlops_decl.plan import changed_config_files
 
-    if not path.is_file():
-        raise DiagnosticError(
-            Diagnostic(f"plan file {path} does not exist", hint="make one with `mlops-decl plan -out FILE`")
-        )
-    try:
-        p = load_plan(path)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise DiagnosticError(
-            Diagnostic(f"{path} is not a saved plan: {exc}", hint="make one with `mlops-decl plan -out FILE`")
-        ) from None
+    p = read_saved_plan(path)
     ws = workspace(var_files, cli_vars)
+    changed = changed_config_files(p.config_files, ws.project.files)
+    if changed:
+        raise DiagnosticError(
+            Diagnostic(
+                f"the configuration changed since {path} was made: {', '.join(changed)}",
+                hint="the plan shows what the old configuration does; review the new one with "
+                "`mlops-decl plan -out FILE` and apply that",
+            )
+        )
     for name, value in p.variables.items():
         if name in ws.variables.values:
             ws.variables.values[name] = value

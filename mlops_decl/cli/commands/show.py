@@ -6,30 +6,28 @@ from pathlib import Path
 
 import click
 
-from mlops_decl.cli.common import backend_for
+from mlops_decl.cli.common import backend_for, read_saved_plan
 from mlops_decl.cli.output import echo_json, handle_errors
-from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 
 
 @click.command()
 @click.argument("planfile", required=False, type=click.Path())
-@click.option("--json", "-json", "as_json", is_flag=True)
+@click.option(
+    "--json",
+    "-json",
+    "as_json",
+    is_flag=True,
+    help="Print the state or the plan as JSON (Terraform's `show -json` shape).",
+)
 @handle_errors
 def show(planfile: str | None, as_json: bool) -> None:
     """Show the state, or a saved plan."""
     from mlops_decl.cli.views.plan_human import render_plan
     from mlops_decl.cli.views.plan_json import plan_json
     from mlops_decl.cli.views.state_human import render_outputs, render_resource
-    from mlops_decl.plan import load_plan
 
     if planfile:
-        path = Path(planfile)
-        if not path.is_file():
-            raise DiagnosticError(Diagnostic(f"plan file {planfile} does not exist"))
-        try:
-            p = load_plan(path)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise DiagnosticError(Diagnostic(f"{planfile} is not a saved plan: {exc}")) from None
+        p = read_saved_plan(Path(planfile))
         if as_json:
             echo_json(plan_json(p))
         else:
