@@ -90,7 +90,7 @@ def _summary(e: dict[str, Any]) -> str:
     return json.dumps(d)[:80]
 
 
-@audit.command("verify")
+@audit.command("verify", short_help="Check the hash chain; name the entries tampered with.")
 @handle_errors
 def verify() -> None:
     """Check the hash chain against the anchor the state keeps; exit 1 and name the entries

@@ -11,7 +11,13 @@ from mlops_decl.cli.output import handle_errors
 
 @click.command()
 @click.option(
-    "--format", "-format", "fmt", type=click.Choice(["dot", "mermaid"]), default="dot", show_default=True
+    "--format",
+    "-format",
+    "fmt",
+    type=click.Choice(["dot", "mermaid"]),
+    default="dot",
+    show_default=True,
+    help="Graphviz dot, or a Mermaid flowchart.",
 )
 @handle_errors
 def graph(fmt: str) -> None:

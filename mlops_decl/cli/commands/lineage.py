@@ -12,7 +12,13 @@ from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 @click.command()
 @click.argument("target")
 @click.option(
-    "--format", "-format", "fmt", type=click.Choice(["text", "json", "openlineage"]), default="text"
+    "--format",
+    "-format",
+    "fmt",
+    type=click.Choice(["text", "json", "openlineage"]),
+    default="text",
+    show_default=True,
+    help="A tree, one JSON document, or OpenLineage run events (one JSON a line).",
 )
 @var_options
 @handle_errors

@@ -28,7 +28,7 @@ def drift_table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-@monitor.command("check")
+@monitor.command("check", short_help="Compute drift against the baseline; fire on_drift past it.")
 @click.argument("address")
 @click.option(
     "--data",

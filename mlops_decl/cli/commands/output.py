@@ -14,7 +14,7 @@ from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 
 @click.command()
 @click.argument("name", required=False)
-@click.option("--json", "-json", "as_json", is_flag=True)
+@click.option("--json", "-json", "as_json", is_flag=True, help="Print the outputs as JSON.")
 @click.option("--raw", "-raw", is_flag=True, help="Print a string output without quotes.")
 @handle_errors
 def output(name: str | None, as_json: bool, raw: bool) -> None:

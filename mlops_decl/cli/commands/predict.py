@@ -60,7 +60,7 @@ def _number(v: str | None) -> Any:
 @click.option(
     "--data", "-data", "data", required=True, type=click.Path(), help="CSV (or parquet) of rows to score."
 )
-@click.option("--json", "-json", "as_json", is_flag=True)
+@click.option("--json", "-json", "as_json", is_flag=True, help="Print the predictions as JSON.")
 @click.option(
     "--capture/--no-capture",
     default=True,

@@ -60,7 +60,9 @@ def approve(
     required=True,
     help="The model version to promote.",
 )
-@click.option("--json", "-json", "as_json", is_flag=True)
+@click.option(
+    "--json", "-json", "as_json", is_flag=True, help="Print each gate's verdict and evidence as JSON."
+)
 @var_options
 @handle_errors
 def promote(

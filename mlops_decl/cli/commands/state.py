@@ -53,7 +53,7 @@ def state_list(prefixes: tuple[str, ...]) -> None:
 
 @state.command("show")
 @click.argument("address")
-@click.option("--json", "-json", "as_json", is_flag=True)
+@click.option("--json", "-json", "as_json", is_flag=True, help="Print the resource as JSON.")
 @handle_errors
 def state_show(address: str, as_json: bool) -> None:
     """Show one resource's recorded attributes."""
