@@ -88,10 +88,8 @@ class AuditLog:
         if last is not None:
             entry = last()
             return anchor_of(entry) if entry is not None else None
-        found = None
-        for found in self.entries():
-            pass
-        return anchor_of(found) if found is not None else None
+        entries = list(self.entries())
+        return anchor_of(entries[-1]) if entries else None
 
     def _where(self) -> str:
         from mlops_decl.state.decode import shown
