@@ -493,6 +493,18 @@ def _audit(ws: Workspace, plan: Plan, result: ApplyResult, store: StateStore) ->
         store.record_audit(anchor)
 
 
+def refresh_changes_state(plan: Plan, state: State) -> bool:
+    """Whether applying plan's refresh alone would change the state: an apply with nothing
+    else to do then writes (and audits) nothing."""
+    for address, live in plan.refreshed.items():
+        rs = state.resources.get(address)
+        if rs is None:
+            continue
+        if live is None or unmask(live, rs.attributes) != rs.attributes:
+            return True
+    return False
+
+
 def _record_refresh(plan: Plan, store: StateStore, state: State) -> None:
     """Keep what the refresh saw: objects gone behind our back leave state, changed ones update."""
     for address, live in plan.refreshed.items():

@@ -20,13 +20,13 @@ def test_one_serial_per_write_and_none_for_a_no_op(tmp_path: Path) -> None:
     assert _serial(p) == before, "an apply with nothing to do writes nothing"
     p.write("data/a.csv", "id,value\n1,changed\n")
     p.ok("apply", "--auto-approve")
-    # one write: dataset.a's new attributes; the output changed with it, so a second
-    assert _serial(p) == before + 2
+    # dataset.a's new attributes, the output that changed with it, the audit log's anchor
+    assert _serial(p) == before + 3
     p.write("mlops.yaml", (tmp_path / "mlops.yaml").read_text().replace("a_version:", "a_ver:"))
     p.write("data/b.csv", "id,value\n1,changed too\n")
     mid = _serial(p)
     p.ok("apply", "--auto-approve")
-    assert _serial(p) == mid + 2  # dataset.b, then the renamed output
+    assert _serial(p) == mid + 3  # dataset.b, the renamed output, the anchor
 
 
 def test_an_update_with_unchanged_outputs_is_one_write(tmp_path: Path) -> None:
@@ -35,7 +35,7 @@ def test_an_update_with_unchanged_outputs_is_one_write(tmp_path: Path) -> None:
     before = _serial(p)
     p.write("data/b.csv", "id,value\n1,changed\n")
     p.ok("apply", "--auto-approve")
-    assert _serial(p) == before + 1
+    assert _serial(p) == before + 2  # dataset.b, then the audit log's anchor; outputs as they were
 
 
 def test_failure_summary_names_an_address_whose_error_has_a_file_line(tmp_path: Path) -> None:

@@ -172,7 +172,9 @@ def _plan_and_apply(
         click.echo()
         click.echo(render_plan(p), nl=False)
         if not p.has_changes:
-            if p.refreshed:
+            from mlops_decl.apply import refresh_changes_state
+
+            if refresh_changes_state(p, store.read()):
                 run_apply(ws, p, store, parallelism)  # records what the refresh saw
             return
         if not auto_approve:
