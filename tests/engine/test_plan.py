@@ -133,8 +133,11 @@ def test_saved_plan_applies_exactly_and_stale_plans_are_refused(tmp_path: Path) 
     p.ok("plan", "-out", "tf.plan")
     shown = json.loads(p.ok("show", "--json", "tf.plan").out)
     assert sorted(r["address"] for r in shown["resource_changes"]) == ["dataset.a", "dataset.b"]
-    # a change to the config after planning does not leak into the saved plan
+    # a change to the config after planning refuses the saved plan, naming the file
     dataset_project(tmp_path, ["a", "b", "c"])
+    changed = p.run("apply", "tf.plan")
+    assert changed.rc == 1 and "configuration changed since tf.plan was made: mlops.yaml" in changed.err
+    dataset_project(tmp_path, ["a", "b"])
     res = p.ok("apply", "tf.plan")
     assert "2 added" in res.out
     assert p.ok("state", "list").out.split() == ["dataset.a", "dataset.b"]
