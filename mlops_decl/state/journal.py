@@ -39,8 +39,14 @@ def encode(e: Entry) -> bytes:
         raise StateError(f"cannot record `{e.get('op')}` in the state: a value is not JSON ({exc})") from None
 
 
-def apply(state: State, e: Entry) -> None:
-    """Change state as e (an entry journal_entry checked) says and take its serial."""
+def apply(state: State, e: Entry, where: str | None = None) -> None:
+    """Change state as e says and take its serial; e is checked first when `where` names
+    the file or object it came from (replay checks its entries itself)."""
+    if where is not None:
+        try:
+            e = journal_entry(e)
+        except StateError as exc:
+            raise StateFileError(where, str(exc)) from None
     op = e["op"]
     if op == "put":
         state.resources[e["address"]] = ResourceState.from_json(e["address"], e["resource"])

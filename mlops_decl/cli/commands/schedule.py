@@ -23,7 +23,7 @@ def schedule() -> None:
     """Run the training pipelines and monitor checks whose `schedule` fell due (UTC)."""
 
 
-@schedule.command("tick")
+@schedule.command("tick", short_help="Run once what fell due since the last tick, then exit.")
 @var_options
 @handle_errors
 def tick(var_files: tuple[str, ...], cli_vars: tuple[str, ...]) -> None:

@@ -127,7 +127,7 @@ class S3StateStore(journal.Recorder):
         state = self._loaded()
         data = journal.encode(journal.entry(state, op, payload))
         self._claim(state, data)
-        journal.apply(state, json.loads(data), self.path)  # as replay will: memory equals the bucket
+        journal.apply(state, json.loads(data), str(self.path))  # as replay will: memory equals the bucket
         self._pending += 1
         # Compacting after max(100, n) entries costs O(n) per O(n) puts: O(1) amortised per put.
         if self._pending > max(self.min_compact, len(state.resources)):
