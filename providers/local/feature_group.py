@@ -14,7 +14,7 @@ from mlops_decl.provider import Attributes, ConfigError
 
 from .base import CatalogHandler
 from .errors import StoreBusy
-from .stores.files import FileFacts, detect_format, resolve_uri
+from .stores.files import FileFacts, detect_format, project_relative, resolve_uri
 
 
 class FeatureGroupHandler(CatalogHandler):
@@ -22,7 +22,7 @@ class FeatureGroupHandler(CatalogHandler):
     force_new = frozenset({"source", "entity"})
 
     def store_ref(self, table: str) -> str:
-        return f"{self.env.store.path}#{table}"
+        return f"{project_relative(self.env.store.path, self.env.project_dir)}#{table}"
 
     def plan_computed(self, attrs: Attributes, prior: Attributes | None) -> None:
         attrs["store"] = self.store_ref(attrs["id"])
@@ -35,10 +35,11 @@ class FeatureGroupHandler(CatalogHandler):
         """The source dataset's file as it is now, when the catalog knows where it is and it
         reads; else None (the dataset's own plan reports a bad file)."""
         row = self.env.catalog.get("dataset", source)
-        if row is None or not row.get("path"):
+        if row is None or not (row.get("uri") or row.get("path")):
             return None
         try:
-            path = resolve_uri(str(row["path"]), self.env.project_dir)
+            # the configured uri, against this project: a path recorded elsewhere may be stale
+            path = resolve_uri(str(row.get("uri") or row["path"]), self.env.project_dir)
             return self.env.inspector.inspect(path, detect_format(path, row.get("format")))
         except ConfigError:
             return None
@@ -66,6 +67,7 @@ class FeatureGroupHandler(CatalogHandler):
         attrs = self.env.catalog.get(self.kind, id)
         if attrs is None:
             return None
+        attrs = {**attrs, "store": self.store_ref(id)}  # where it is now, whatever was recorded
         try:
             # A group whose table was dropped behind our back is gone too; create rebuilds it.
             return attrs if self.env.store.has_table(id) else None

@@ -32,7 +32,8 @@ def dataset_file(env: LocalEnv, dataset_id: str) -> tuple[Any, str]:
     row = env.catalog.get("dataset", dataset_id)
     if row is None:
         raise hinted(f"dataset `{dataset_id}` is not in the local catalog", "run `mlops-decl apply` first")
-    path = resolve_uri(str(row.get("path") or row.get("uri")), env.project_dir)
+    # the configured uri, against this project: a path recorded elsewhere may be stale
+    path = resolve_uri(str(row.get("uri") or row.get("path")), env.project_dir)
     return path, detect_format(path, row.get("format"))
 
 

@@ -53,6 +53,13 @@ def resolve_uri(uri: str, project_dir: Path) -> Path:
     return Path(path)
 
 
+def project_relative(path: Path | str, project_dir: Path) -> str:
+    """path as the state records it: relative to the project when inside it, so a moved
+    project (or another checkout) reads the same state without a change."""
+    rel = os.path.relpath(path, project_dir)
+    return str(path) if rel == ".." or rel.startswith("../") else Path(rel).as_posix()
+
+
 def detect_format(path: Path, declared: str | None) -> str:
     if declared:
         return declared
