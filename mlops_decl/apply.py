@@ -17,13 +17,19 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import dataclasses
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from mlops_decl.apply_records import (
+    audit_apply,
+    check_audit_log,
+    prevents_destroy,
+    record_lifecycle,
+    record_refresh,
+)
 from mlops_decl.config.expressions import UNKNOWN, Ref, contains_unknown, render
 from mlops_decl.config.project import ResourceConfig
 from mlops_decl.config.yaml_source import Positions
@@ -33,7 +39,6 @@ from mlops_decl.hooks import Hooks
 from mlops_decl.objchange import broken_promises, dotted, get_path, set_unknown
 from mlops_decl.operation import CREATING, TAINTED, Operation
 from mlops_decl.plan import (
-    SENSITIVE,
     Action,
     Change,
     Plan,
@@ -41,7 +46,6 @@ from mlops_decl.plan import (
     scan,
     scrub,
     secret_values,
-    unmask,
 )
 from mlops_decl.planner import provider_diagnostic
 from mlops_decl.provider import NAME_KEY, Handler, Planned, ProviderError
@@ -411,9 +415,9 @@ def apply_plan(
                 hint="run `mlops-decl plan -out FILE` again",
             )
         )
-    _check_audit_log(ws)
-    _record_refresh(plan, store, state)
-    _record_lifecycle(plan, store, store.read())
+    check_audit_log(ws)
+    record_refresh(plan, store, state)
+    record_lifecycle(plan, store, store.read())
     state = store.read()
     applier = Applier(
         ws, plan, store, state, hooks, explicit_timeout() if timeout is ... else timeout, abandon
@@ -440,7 +444,7 @@ def apply_plan(
     outputs = _outputs(ws, applier, plan)
     if _json(outputs) != _json(store.read().outputs):  # a write (and a serial) only for a change
         store.set_outputs(outputs)
-    _audit(ws, plan, applier.result, store)
+    audit_apply(ws, plan, applier.result, store)
     store.compact()
     return applier.result
 
@@ -449,107 +453,6 @@ def _failure(address: str, exc: BaseException, ws: Workspace) -> Diagnostic:
     if not isinstance(exc, Exception):
         exc = Exception(str(exc) or type(exc).__name__)
     return provider_diagnostic(address, exc, ws)
-
-
-def _check_audit_log(ws: Workspace) -> None:
-    """A damaged audit log refuses the apply before it changes anything (StateFileError)."""
-    from mlops_decl.audit import audit_log
-
-    last = getattr(audit_log(ws.root, ws.project.settings.backend).store, "last", None)
-    if last is not None:
-        last()
-
-
-def _audit(ws: Workspace, plan: Plan, result: ApplyResult, store: StateStore) -> None:
-    """The apply's entry, then the log's anchor in the state (mlops_decl/audit.py)."""
-    import hashlib
-    import json
-
-    from mlops_decl.audit import audit_log
-
-    plan_hash = hashlib.sha256(json.dumps(plan.to_json(), sort_keys=True, default=str).encode()).hexdigest()
-    log = audit_log(ws.root, ws.project.settings.backend)
-    log.append(
-        "apply",
-        {
-            "mode": plan.mode,
-            "plan_hash": plan_hash,
-            "config_hash": plan.config_hash,
-            "changes": [{"address": a, "action": act.value} for a, act in result.done],
-            "failed": [d.address for d in result.failed],
-            "skipped": sorted(result.skipped),
-            "interrupted": sorted(result.cancelled) if result.interrupted else [],
-            "abandoned": sorted(result.abandoned),
-            "counts": {
-                "add": result.count(Action.CREATE) + result.count(Action.REPLACE),
-                "change": result.count(Action.UPDATE),
-                "destroy": result.count(Action.DELETE) + result.count(Action.REPLACE),
-            },
-            "ok": result.ok,
-        },
-    )
-    anchor = log.anchor()  # the log's end: this entry, or one appended since
-    if anchor is not None:
-        store.record_audit(anchor)
-
-
-def refresh_changes_state(plan: Plan, state: State) -> bool:
-    """Whether applying plan's refresh alone would change the state: an apply with nothing
-    else to do then writes (and audits) nothing."""
-    for address, live in plan.refreshed.items():
-        rs = state.resources.get(address)
-        if rs is None:
-            continue
-        if live is None or unmask(live, rs.attributes) != rs.attributes:
-            return True
-    return False
-
-
-def _record_refresh(plan: Plan, store: StateStore, state: State) -> None:
-    """Keep what the refresh saw: objects gone behind our back leave state, changed ones update."""
-    for address, live in plan.refreshed.items():
-        rs = state.resources.get(address)
-        if rs is None:
-            continue
-        if live is None:
-            if plan.mode == "refresh-only" or address in plan.changes or plan.mode == "destroy":
-                store.remove_resource(address)
-            continue
-        if SENSITIVE in live.values():  # a saved plan: its sensitive values come from the state
-            live = unmask(live, rs.attributes) or {}
-        if live != rs.attributes:
-            keys = sorted(set(rs.sensitive_paths) | set(plan.sensitive.get(address, ())))
-            store.put_resource(
-                ResourceState(
-                    rs.address,
-                    rs.kind,
-                    rs.provider,
-                    rs.id,
-                    live,
-                    list(rs.dependencies),
-                    keys,
-                    rs.status,
-                    rs.prevent_destroy,
-                )
-            )
-
-
-def _record_lifecycle(plan: Plan, store: StateStore, state: State) -> None:
-    """Keep each object's lifecycle.prevent_destroy as configured now, also when nothing else
-    about it changes, so it still guards the object once its block is removed."""
-    if plan.mode == "destroy":
-        return
-    for address, change in plan.changes.items():
-        rs = state.resources.get(address)
-        if rs is None or change.action is not Action.NOOP or address not in plan.bodies:
-            continue
-        want = prevents_destroy(plan.bodies[address])
-        if rs.prevent_destroy != want:
-            store.put_resource(dataclasses.replace(rs, prevent_destroy=want))
-
-
-def prevents_destroy(body: dict[str, Any] | None) -> bool:
-    return bool(((body or {}).get("lifecycle") or {}).get("prevent_destroy"))
 
 
 def _json(value: Any) -> str:

@@ -172,10 +172,10 @@ def _plan_and_apply(
         click.echo()
         click.echo(render_plan(p), nl=False)
         if not p.has_changes:
-            from mlops_decl.apply import refresh_changes_state
+            from mlops_decl.apply_records import apply_changes_state
 
-            if refresh_changes_state(p, store.read()):
-                run_apply(ws, p, store, parallelism)  # records what the refresh saw
+            if apply_changes_state(p, store.read()):
+                run_apply(ws, p, store, parallelism)  # records what the refresh saw, lifecycle flags
             return
         if not auto_approve:
             question = (
