@@ -143,7 +143,7 @@ def test_a_row_with_too_few_fields_names_its_line(run_cli: RunCli, churn: Path) 
     err = plan_fails(run_cli, churn)
     assert "ml.yaml:5:12: dataset.customers: cannot read dataset file" in err
     assert "line 3 has 3 fields but the header has 9" in err
-    assert "37" not in err.replace("line 3 has 3", "")  # the row itself is not quoted
+    assert "10681" not in err and "00:29:31" not in err  # the row itself is not quoted
 
 
 def test_a_file_that_is_not_the_declared_format_is_not_quoted(run_cli: RunCli, churn: Path) -> None:
