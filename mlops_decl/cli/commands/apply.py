@@ -172,8 +172,9 @@ def _plan_and_apply(
         click.echo()
         click.echo(render_plan(p), nl=False)
         if not p.has_changes:
-            from mlops_decl.apply_records import apply_changes_state
+            from mlops_decl.apply_records import apply_changes_state, check_audit_log
 
+            check_audit_log(ws)  # a damaged audit log is said on every apply, changes or not
             if apply_changes_state(p, store.read()):
                 run_apply(ws, p, store, parallelism)  # records what the refresh saw, lifecycle flags
             return
