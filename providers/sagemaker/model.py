@@ -16,7 +16,7 @@ from typing import Any
 from mlops_decl.operation import Operation
 from mlops_decl.provider import DETACHED, Attributes, Category, Planned, ProviderError
 
-from .base import SageMakerHandler, changed_tags, public, tag_dict
+from .base import MANAGED, PREFIX, SageMakerHandler, changed_tags, public, tag_dict
 from .client import absent_ok, attempt, call, found
 from .errors import already_exists, provider_error
 
@@ -106,7 +106,9 @@ class ModelHandler(SageMakerHandler):
         arn = described["ModelPackageGroupArn"]
         before = self._tags(arn)
         wanted = self.tags(desired, self.identity(op, desired))
-        wanted += [{"Key": k, "Value": v} for k, v in before.items() if k.startswith(ALIAS)]
+        # the provider's own tags that other resources keep here (aliases, a registry policy,
+        # pending endpoints) stay
+        wanted += [{"Key": k, "Value": v} for k, v in before.items() if k.startswith(PREFIX) and k != MANAGED]
         sm = self.clients.sagemaker
         changed_tags(lambda name, **kw: call(getattr(sm, name), f"tag model {id}", **kw), arn, before, wanted)
         return self._attributes(described, tag_dict(wanted), desired)

@@ -27,6 +27,7 @@ HANDLERS: dict[str, str] = {
     "feature_group": "feature_group:FeatureGroupHandler",
     "endpoint": "endpoint:EndpointHandler",
     "training_pipeline": "training_pipeline:TrainingPipelineHandler",
+    "registry_policy": "registry_policy:RegistryPolicyHandler",
 }
 
 

@@ -153,6 +153,7 @@ SCHEMA = ProviderSchema(
         "feature_group": _FEATURE_GROUP,
         "endpoint": _ENDPOINT,
         "training_pipeline": _PIPELINE,
+        "registry_policy": KindSchema(),  # kept as tags on the model's group: nothing computed
     },
 )
 

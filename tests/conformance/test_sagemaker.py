@@ -49,6 +49,15 @@ def remove(server: SageMakerServer, kind: str, id: str) -> None:
         sm.delete_model_package_group(ModelPackageGroupName=id)
     elif kind == "training_pipeline":
         client(server, "sagemaker").delete_pipeline(PipelineName=id, ClientRequestToken="x" * 32)
+    elif kind == "registry_policy":  # tags on its model's group
+        sm = client(server, "sagemaker")
+        arn = sm.describe_model_package_group(ModelPackageGroupName=id)["ModelPackageGroupArn"]
+        keys = [
+            t["Key"]
+            for t in sm.list_tags(ResourceArn=arn)["Tags"]
+            if t["Key"].startswith("mlops-decl:policy:")
+        ]
+        sm.delete_tags(ResourceArn=arn, TagKeys=keys)
     elif kind == "endpoint":  # pending: its registration is a tag on its model's group
         sm = client(server, "sagemaker")
         for group in sm.list_model_package_groups()["ModelPackageGroupSummaryList"]:
@@ -121,6 +130,20 @@ CASE = ProviderCase(
             },
             in_place={"hyperparameters": {"C": 0.5}},
             needs=("dataset", "feature_group", "model"),
+        ),
+        Sample(
+            "registry_policy",
+            "gates",
+            lambda ids: {
+                "model": ids["model"],
+                "gates": [
+                    {"type": "metric_threshold", "metric": "auc", "min": 0.7},
+                    {"type": "champion_comparison", "metric": "auc", "min_delta": 0.01},
+                ],
+            },
+            in_place={"promote_to": "production"},
+            force_new={"model": "another-model"},
+            needs=("model",),
         ),
     ],
     bad_settings=[
