@@ -41,6 +41,18 @@ def _run_cli(
     return proc.returncode, proc.stdout, proc.stderr
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _own_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The CLIs the tests run keep their cache (checks/classpath_cache.py) out of the user's."""
+    old = os.environ.get("MLOPS_DECL_CACHE_DIR")
+    os.environ["MLOPS_DECL_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if old is None:
+        os.environ.pop("MLOPS_DECL_CACHE_DIR", None)
+    else:
+        os.environ["MLOPS_DECL_CACHE_DIR"] = old
+
+
 @pytest.fixture
 def run_cli() -> RunCli:
     """`run_cli(["validate"], cwd)` -> (rc, stdout, stderr)."""

@@ -12,6 +12,7 @@ again after importing it and before calling anything (`load_estimator_class`).
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import difflib
 import re
 import sys
@@ -48,12 +49,27 @@ def syntax_problem(path: str) -> str | None:
 
 @lru_cache(maxsize=256)
 def inspect_class_path(path: str) -> ClassInfo:
-    """Whether `path` names a class with fit and predict, as far as its source shows."""
+    """Whether `path` names a class with fit and predict, as far as its source shows; the
+    answer is reused from an earlier run while the files it came from are unchanged."""
     problem = syntax_problem(path)
     if problem:
         return ClassInfo(problem)
     module, _, name = path.rpartition(".")
-    return _Resolver(path).attribute(module, name)
+    spec = None if module in sys.modules else _find_spec(module)
+    origin = spec.origin if spec is not None else None
+    if not origin:  # already imported, or not installed: nothing to read, nothing to keep
+        return _Resolver(path).attribute(module, name)
+    from mlops_decl.checks import classpath_cache as cache
+
+    saved = cache.lookup(path, origin)
+    if saved is not None:
+        return ClassInfo(**saved)
+    resolver = _Resolver(path)
+    info = resolver.attribute(module, name)
+    files = cache.signatures(resolver.origins) if info.missing_module is None else None
+    if files is not None:
+        cache.save(path, origin, dataclasses.asdict(info), files)
+    return info
 
 
 def task_of(names: list[str]) -> str | None:
@@ -145,13 +161,21 @@ class _Module:
     text: str
 
 
-# Top-level statements: lines that start at column 0 (a docstring line that looks like one
-# could mislead this; it then errs towards "cannot tell", never towards a problem). Simple
-# patterns: compiling one with many groups costs a start ~5 ms.
-_TOP = re.compile(r"^(class|def|async|from|import|[A-Za-z_]\w*)\b[^\n]*", re.M)
-# Where a class body ends: the next line at column 0 that starts a statement.
-_NEXT = re.compile(r"^(?:class|def|async|@|from|import|if|try|for|while|with|[A-Za-z_]\w*\s*[=:(\[.])", re.M)
-_METHOD = re.compile(r"^[ \t]+(?:async[ \t]+)?def[ \t]+(\w+)|^[ \t]+(\w+)[ \t]*=[^=]", re.M)
+@lru_cache(maxsize=1)
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """Compiled on first use: a cached answer (classpath_cache) needs none of them.
+
+    TOP: top-level statements, lines that start at column 0 (a docstring line that looks like
+    one could mislead this; it then errs towards "cannot tell", never towards a problem).
+    NEXT: where a class body ends, the next line at column 0 that starts a statement.
+    METHOD: a method or class attribute in a class body.
+    """
+    top = re.compile(r"^(class|def|async|from|import|[A-Za-z_]\w*)\b[^\n]*", re.M)
+    nxt = re.compile(
+        r"^(?:class|def|async|@|from|import|if|try|for|while|with|[A-Za-z_]\w*\s*[=:(\[.])", re.M
+    )
+    method = re.compile(r"^[ \t]+(?:async[ \t]+)?def[ \t]+(\w+)|^[ \t]+(\w+)[ \t]*=[^=]", re.M)
+    return top, nxt, method
 
 
 def _absolute(module: str, package: str, relative: str) -> str:
@@ -167,7 +191,8 @@ def _absolute(module: str, package: str, relative: str) -> str:
 def _parse(module: str, text: str, is_package: bool) -> _Module:
     package = module if is_package else module.rpartition(".")[0]
     m = _Module({}, set(), {}, set(), False, text)
-    for found in _TOP.finditer(text):
+    statements, following, _ = _patterns()
+    for found in statements.finditer(text):
         word, line = found.group(1), found.group(0)
         if word == "class":
             name, paren, rest = line[5:].partition("(")
@@ -181,7 +206,7 @@ def _parse(module: str, text: str, is_package: bool) -> _Module:
                     continue  # bases with calls: left unknown
             if not _IDENT.match(name):
                 continue
-            nxt = _NEXT.search(text, end)
+            nxt = following.search(text, end)
             m.classes[name] = (" ".join(bases.split()), text[end : nxt.start() if nxt else len(text)])
         elif word in ("def", "async"):
             name = line.removeprefix("async").strip().removeprefix("def").strip().split("(")[0].strip()
@@ -224,6 +249,13 @@ class _Resolver:
     def __init__(self, path: str):
         self.path = path
         self.files = 0
+        self.origins: list[str] = []  # every file the answer was read from
+
+    def _seen(self, loaded: Any) -> None:
+        """An imported module's file counts as read: the answer holds while it is unchanged."""
+        origin = getattr(loaded, "__file__", None)
+        if isinstance(origin, str) and origin not in self.origins:
+            self.origins.append(origin)  # (one built into Python has none: the key's version covers it)
 
     def module(self, name: str) -> _Module | None | bool:
         """The parsed module; False when it is not installed; None when its source cannot be read."""
@@ -231,6 +263,8 @@ class _Resolver:
         if spec is None:
             return False
         origin = spec.origin
+        if origin and origin not in self.origins:
+            self.origins.append(origin)
         if not origin or not origin.endswith(".py") or self.files >= _MAX_FILES:
             return None
         text = _read(origin)
@@ -242,6 +276,7 @@ class _Resolver:
     def attribute(self, module: str, name: str) -> ClassInfo:
         loaded = sys.modules.get(module)
         if loaded is not None:
+            self._seen(loaded)
             return self._live(loaded, name)
         parsed = self.module(module)
         if parsed is False:
@@ -304,7 +339,7 @@ class _Resolver:
         whether every base was followed to its end."""
         names.append(name)
         bases, body = parsed.classes[name]
-        for m in _METHOD.finditer(body):
+        for m in _patterns()[2].finditer(body):
             found.add(m.group(1) or m.group(2))
         if depth > 12:
             return False
@@ -340,6 +375,7 @@ class _Resolver:
     def _class_in(self, module: str, name: str, found: set[str], names: list[str], depth: int) -> bool:
         loaded = sys.modules.get(module)
         if loaded is not None:
+            self._seen(loaded)
             obj = getattr(loaded, "__dict__", {}).get(name)
             if not isinstance(obj, type):
                 return False

@@ -177,6 +177,8 @@ def _new_project(
 
 def _backend_problems(backend: dict[str, Any], pos: Positions) -> list[Diagnostic]:
     """`backend:` checked against the settings schema of the backend its `type` names."""
+    if backend.get("type") in (None, "local") and all(v is None for k, v in backend.items() if k != "type"):
+        return []  # the default backend with no settings: nothing to check, nothing to import
     from mlops_decl.state.plugins import check_settings
 
     return [
