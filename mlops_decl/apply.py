@@ -47,6 +47,7 @@ from mlops_decl.plan import (
     scrub,
     secret_values,
 )
+from mlops_decl.plan_verify import stale
 from mlops_decl.planner import provider_diagnostic
 from mlops_decl.provider import NAME_KEY, Handler, Planned, ProviderError
 from mlops_decl.resolve import resolve_body
@@ -404,17 +405,9 @@ def apply_plan(
     (default: --call-timeout or MLOPS_CALL_TIMEOUT when set)."""
     hooks = hooks or Hooks()
     state = store.read()
-    fresh = state.serial == 0 and plan.serial == 0 and not state.resources  # no state yet: no lineage either
-    # Writes that only anchored the audit log (a run, a drift check) leave the plan current.
-    current = state.content_serial() <= plan.serial <= state.serial
-    if not fresh and (state.lineage != plan.lineage or not current):
-        raise DiagnosticError(
-            Diagnostic(
-                "the saved plan is stale: the state changed since it was made "
-                f"(plan: serial {plan.serial}, state: serial {state.serial})",
-                hint="run `mlops-decl plan -out FILE` again",
-            )
-        )
+    problem = stale(plan, state)
+    if problem is not None:
+        raise DiagnosticError(problem)
     check_audit_log(ws)
     record_refresh(plan, store, state)
     record_lifecycle(plan, store, store.read())

@@ -125,6 +125,7 @@ class Plan:
     variables: dict[str, Any] = field(default_factory=dict)  # non-sensitive values only
     sensitive_variables: dict[str, str] = field(default_factory=dict)  # name -> sha256 of the value
     targets: list[str] = field(default_factory=list)
+    replace: list[str] = field(default_factory=list)  # --replace, so apply can derive the plan again
     errored: bool = False
     # address -> top-level attributes holding sensitive values, as this plan computes them
     sensitive: dict[str, list[str]] = field(default_factory=dict)
@@ -165,6 +166,7 @@ class Plan:
             "config_hash": self.config_hash,
             "mode": self.mode,
             "targets": self.targets,
+            "replace": self.replace,
             "changes": [c.to_json() for c in self.changes.values()],
             "outputs": outputs,
             "drift": [
@@ -201,6 +203,7 @@ class Plan:
             variables=d.get("variables", {}),
             sensitive_variables=d.get("sensitive_variables", {}),
             targets=d.get("targets", []),
+            replace=d.get("replace", []),
             sensitive=d.get("sensitive", {}),
             config_files=d.get("config_files", {}),
         )

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlops_decl.config.expressions import UNKNOWN, Ref, contains_unknown, render
+from mlops_decl.config.expressions import UNKNOWN, Ref, contains_unknown
 from mlops_decl.config.project import ResourceConfig
 from mlops_decl.diagnostics import Diagnostic, DiagnosticError
 from mlops_decl.diff import changed_fields
@@ -17,6 +17,7 @@ from mlops_decl.losses import list_losses
 from mlops_decl.objchange import differs_under, dotted, set_unknown
 from mlops_decl.operation import CREATING, TAINTED, Operation
 from mlops_decl.plan import Action, Change, Drift, Plan, file_digests, mark_sensitive, scrub, secret_values
+from mlops_decl.plan_outputs import plan_outputs
 from mlops_decl.provider import NAME_KEY, Category, CheckContext, ConfigError, Planned, ProviderError
 from mlops_decl.resolve import resolve_body
 from mlops_decl.retry import Limits, call_with_retry, concurrency_of, explicit_timeout, limit_for, policy_of
@@ -31,6 +32,8 @@ class PlanOptions:
     mode: str = "normal"  # normal | destroy | refresh-only
     refresh: bool = True
     parallelism: int = 10
+    # what a saved plan's refresh read: its changes are derived again without reading (plan_verify.py)
+    recorded: dict[str, dict[str, Any] | None] | None = None
 
 
 CATEGORY_HINTS: dict[Category | None, str] = {
@@ -162,11 +165,13 @@ def make_plan(ws: Workspace, state: State, opts: PlanOptions, hooks: Hooks | Non
 
     to_read = [a for a in state.resources if a in scope]
     refreshed: dict[str, dict[str, Any] | None]
-    if opts.refresh:
+    if opts.recorded is not None:
+        refreshed = {a: opts.recorded.get(a, state.resources[a].attributes) for a in to_read}
+    elif opts.refresh:
         refreshed = refresh(ws, state, to_read, opts.parallelism, hooks)
     else:
         refreshed = {a: state.resources[a].attributes for a in to_read}
-    drift = _drift(ws, state, refreshed) if opts.refresh else []
+    drift = _drift(ws, state, refreshed) if opts.refresh and opts.recorded is None else []
     clear, hashed = ws.plan_variables()
     plan = Plan(
         changes={},
@@ -181,6 +186,7 @@ def make_plan(ws: Workspace, state: State, opts: PlanOptions, hooks: Hooks | Non
         variables=clear,
         sensitive_variables=hashed,
         targets=list(opts.targets),
+        replace=list(opts.replace),
         config_files=file_digests(ws.project.files),
     )
     planned: dict[str, tuple[Any, dict[str, Any]]] = {}  # address -> (id, attributes)
@@ -244,9 +250,10 @@ def make_plan(ws: Workspace, state: State, opts: PlanOptions, hooks: Hooks | Non
                 )
         if errors:
             raise DiagnosticError(errors)
-    plan.outputs = _plan_outputs(ws, state, lookup, opts.mode)
+    plan.outputs = plan_outputs(ws, state, lookup, opts.mode)
     mark_sensitive(plan, ws, state)
-    list_losses(ws, state, plan)
+    if opts.recorded is None:  # losses ask the provider; a re-derived plan reads nothing
+        list_losses(ws, state, plan)
     return plan
 
 
@@ -446,24 +453,3 @@ def _plan_destroy(ws: Workspace, state: State, plan: Plan, scope: set[str]) -> N
         )
     if errors:
         raise DiagnosticError(errors)
-
-
-def _plan_outputs(ws: Workspace, state: State, lookup: Any, mode: str) -> dict[str, dict[str, Any]]:
-    out = {}
-    for name, oc in ws.project.outputs.items():
-        after = None if mode == "destroy" else render(oc.value, lookup)
-        before = (state.outputs.get(name) or {}).get("value")
-        sensitive = oc.sensitive or _mentions_sensitive(oc.value, ws.variables.sensitive)
-        out[name] = {
-            "before": before,
-            "after": after,
-            "sensitive": sensitive,
-            "changed": after is UNKNOWN or after != before,
-        }
-    return out
-
-
-def _mentions_sensitive(value: Any, sensitive: set[str]) -> bool:
-    from mlops_decl.config.expressions import iter_refs
-
-    return any(text.startswith("var.") and text[4:] in sensitive for text, _ in iter_refs(value))

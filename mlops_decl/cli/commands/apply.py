@@ -248,6 +248,9 @@ def _apply_saved(path: Path, parallelism: int, var_files, cli_vars, lock: bool) 
             )
     store, lk = backend_for(ws.root, ws)
     with locked(lk, "apply", ws.root, lock):
+        from mlops_decl.plan_verify import verify_saved_plan
+
+        verify_saved_plan(ws, store.read(), p, str(path))  # what was reviewed is what is applied
         run_apply(ws, p, store, parallelism, p.mode == "destroy")
 
 
