@@ -43,6 +43,9 @@ class Runtime:
     emit: Callable[[str], None]
     _backend: StateBackend | None = None
     _unanchored: bool = False  # said once that an entry's anchor waits for another command
+    # -lock-timeout: how long a named lock (a promotion's, on_drift's) is waited for; None: the
+    # built-in waits (WAIT_SECONDS, ON_DRIFT_LOCK_WAIT)
+    lock_wait: float | None = None
 
     @property
     def backend(self) -> StateBackend:
@@ -194,7 +197,9 @@ class Runtime:
     def promote(self, address: str, version: int, reason: str = "manual") -> dict[str, Any]:
         """Gates, then the alias, under the model's promotion lock (mlops_decl/ml/promotion.py)."""
         from mlops_decl.ml import promotion
-        from mlops_decl.ml.lock import promotion_lock
+        from mlops_decl.ml.lock import WAIT_SECONDS, promotion_lock
+
+        wait = WAIT_SECONDS if self.lock_wait is None else self.lock_wait
 
         found = self.policy_for(address)
         policy = found[1] if found else None
@@ -204,7 +209,7 @@ class Runtime:
             "promotion",
             {"model": address, "version": version, "reason": reason},
             lambda: promotion.promote(
-                actions, policy, version, lambda: promotion_lock(self.backend, address)
+                actions, policy, version, lambda: promotion_lock(self.backend, address, wait)
             ),
         )
         self.audit.append(
@@ -290,8 +295,9 @@ class Runtime:
         cooldown = parse_duration(on_drift.get("cooldown") or "1h")
         # Runners sharing the backend decide one at a time: the first records its retrain,
         # the others then see it and cool down.
+        patience = ON_DRIFT_LOCK_WAIT if self.lock_wait is None else self.lock_wait
         try:
-            with holding(self.backend.lock(f"on_drift/{address}"), "on_drift", ON_DRIFT_LOCK_WAIT):
+            with holding(self.backend.lock(f"on_drift/{address}"), "on_drift", patience):
                 wait = self._cooling(address, cooldown)
                 skipped = "cooldown" if wait is not None else None
                 self.audit.append("retrain", {"monitor": address, "pipeline": pipeline, "skipped": skipped})

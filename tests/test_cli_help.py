@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from mlops_decl.cli.main import COMMANDS, cli
 
-LOCKING = {"plan", "apply", "destroy", "import", "state rm", "state mv", "state push"}
+LOCKING = {"plan", "apply", "destroy", "import", "state rm", "state mv", "state push", "promote", "monitor check"}
 
 
 def _walk(group: click.Group, ctx: click.Context, prefix: str = "") -> list[tuple[str, click.Command]]:

@@ -48,17 +48,24 @@ def _lock_timeout(ctx: click.Context, _param: click.Parameter, value: str | None
     ctx.meta[LOCK_TIMEOUT] = float(m.group(1)) * _DURATION[m.group(2)]
 
 
-def lock_timeout_option(fn: F) -> F:
+def lock_timeout_option(fn: F, default: str = "0s", lock: str = "the state lock") -> F:
     """`-lock-timeout DURATION`: wait that long for a lock held by someone else (Terraform's)."""
+    told = "" if default == "0s" else f" Default: {default}."
     return click.option(
         "--lock-timeout",
         "-lock-timeout",
         metavar="DURATION",
-        default="0s",
+        default=default,
         expose_value=False,
         callback=_lock_timeout,
-        help="Wait this long for the state lock if another command holds it (e.g. 30s, 5m).",
+        help=f"Wait this long for {lock} if another command holds it (e.g. 30s, 5m).{told}",
     )(fn)
+
+
+def lock_wait() -> float | None:
+    """The -lock-timeout of the running command, in seconds (None outside a command)."""
+    ctx = click.get_current_context(silent=True)
+    return None if ctx is None or LOCK_TIMEOUT not in ctx.meta else float(ctx.meta[LOCK_TIMEOUT])
 
 
 def workspace(var_files: tuple[str, ...] = (), cli_vars: tuple[str, ...] = ()) -> Any:
@@ -119,10 +126,8 @@ def locked(lock: Any, operation: str, root: Path, enabled: bool = True) -> Itera
     if not enabled:
         yield
         return
-    ctx = click.get_current_context(silent=True)
-    timeout = float(ctx.meta.get(LOCK_TIMEOUT, 0.0)) if ctx is not None else 0.0
     try:
-        lock.acquire(lock_info(operation, root), timeout)
+        lock.acquire(lock_info(operation, root), lock_wait() or 0.0)
     except LockHeld as exc:
         raise DiagnosticError(
             Diagnostic(
@@ -198,4 +203,5 @@ def runtime(var_files: tuple[str, ...] = (), cli_vars: tuple[str, ...] = ()) -> 
 
     ws = workspace(var_files, cli_vars)
     backend = state_backend(ws.root, ws)
-    return Runtime(ws, backend.store.read(), emit=lambda msg: click.echo(msg, err=True), _backend=backend)
+    emit = lambda msg: click.echo(msg, err=True)  # noqa: E731
+    return Runtime(ws, backend.store.read(), emit=emit, _backend=backend, lock_wait=lock_wait())

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from typing import Any
 
 import click
 
-from mlops_decl.cli.common import runtime, var_options
+from mlops_decl.cli.common import lock_timeout_option, runtime, var_options
 from mlops_decl.cli.output import echo_json, handle_errors
 
 
@@ -40,6 +41,7 @@ def drift_table(report: dict[str, Any]) -> str:
 @click.option("--json", "-json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--fail-on-drift", is_flag=True, help="Exit 1 when the dataset drifted.")
 @var_options
+@functools.partial(lock_timeout_option, default="1m", lock="the monitor's on_drift lock")
 @handle_errors
 def check(
     address: str,

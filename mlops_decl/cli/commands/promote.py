@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from typing import Any
 
 import click
 
-from mlops_decl.cli.common import runtime, var_options
+from mlops_decl.cli.common import lock_timeout_option, runtime, var_options
 from mlops_decl.cli.output import echo_json, handle_errors
 
 
@@ -64,6 +65,7 @@ def approve(
     "--json", "-json", "as_json", is_flag=True, help="Print each gate's verdict and evidence as JSON."
 )
 @var_options
+@functools.partial(lock_timeout_option, default="5m", lock="the model's promotion lock")
 @handle_errors
 def promote(
     address: str, version: int, as_json: bool, var_files: tuple[str, ...], cli_vars: tuple[str, ...]
