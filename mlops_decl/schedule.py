@@ -14,9 +14,11 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+from mlops_decl.config.expressions import UNKNOWN, contains_unknown
 from mlops_decl.diagnostics import Diagnostic
 
 if TYPE_CHECKING:
+    from mlops_decl.config.expressions import Lookup
     from mlops_decl.config.project import Project, ResourceConfig
 
 KINDS = ("training_pipeline", "monitor")
@@ -77,19 +79,37 @@ def _plainly_valid(fields: list[str]) -> bool:
     return True
 
 
-def check_schedules(resources: Iterable[ResourceConfig]) -> list[Diagnostic]:
-    """Every literal `schedule` is a valid expression; a scheduled monitor has an endpoint whose
-    captured inputs it checks (without one a check needs --data, which no schedule gives)."""
+def resolved(expr: Any, lookup: Lookup | None) -> Any:
+    """expr with its variables put in; UNKNOWN while it reads a resource's attribute (or no
+    lookup was given), which only apply knows."""
+    if not (isinstance(expr, str) and "${" in expr):
+        return expr
+    if lookup is None:
+        return UNKNOWN
+    from mlops_decl.config.expressions import render
+
+    try:
+        return render(expr, lambda ref: lookup(ref) if ref.kind == "var" else UNKNOWN)
+    except (ValueError, KeyError):  # a malformed or dangling reference: the reference checks say so
+        return UNKNOWN
+
+
+def check_schedules(resources: Iterable[ResourceConfig], lookup: Lookup | None = None) -> list[Diagnostic]:
+    """Every `schedule` whose value is known (a literal, or read from variables through
+    `lookup`) is a valid expression; a scheduled monitor has an endpoint whose captured inputs
+    it checks (without one a check needs --data, which no schedule gives)."""
     out = []
     for rc in resources:
         if rc.kind not in KINDS or rc.body.get("schedule") is None:
             continue
-        expr = rc.body["schedule"]
-        if isinstance(expr, str) and "${" in expr:
-            continue  # known once resolved; `schedule tick` reports it then
+        written = rc.body["schedule"]
+        expr = resolved(written, lookup)
+        if contains_unknown(expr):
+            continue  # known only at apply; `schedule tick` reports it then
         why = problem(expr)
         if why is not None:
-            out.append(Diagnostic(f"{rc.address}: {why}", rc.source(("schedule",)), HINT))
+            came = f" (`schedule: {written}`)" if expr is not written else ""
+            out.append(Diagnostic(f"{rc.address}: {why}{came}", rc.source(("schedule",)), HINT))
         elif rc.kind == "monitor" and not rc.body.get("endpoint"):
             out.append(
                 Diagnostic(
@@ -121,11 +141,12 @@ def latest_due(expr: str, since: datetime, now: datetime) -> datetime | None:
     return got if got > since else None
 
 
-def scheduled(project: Project) -> dict[str, str]:
-    """address -> expression of every resource in the config with a valid literal schedule."""
+def scheduled(project: Project, lookup: Lookup | None = None) -> dict[str, str]:
+    """address -> expression of every resource in the config with a valid schedule known
+    before apply (a literal, or read from variables through `lookup`)."""
     out = {}
     for address, rc in sorted(project.resources.items()):
-        expr = rc.body.get("schedule")
-        if rc.kind in KINDS and isinstance(expr, str) and "${" not in expr and problem(expr) is None:
+        expr = resolved(rc.body.get("schedule"), lookup)
+        if rc.kind in KINDS and isinstance(expr, str) and problem(expr) is None:
             out[address] = expr.strip()
     return out

@@ -152,7 +152,7 @@ def check_workspace(ws: Workspace) -> None:
         except DiagnosticError as exc:
             errors.extend(exc.diagnostics)
     errors.extend(check_config(ws.project, lookup))
-    errors.extend(check_schedules(ws.project.resources.values()))
+    errors.extend(check_schedules(ws.project.resources.values(), lookup))
     if not errors:  # providers' runtime actions, once every provider named is installed
         from mlops_decl.actions.check import check_actions
 

@@ -301,3 +301,47 @@ def test_the_plain_shapes_validate_accepts_alone_are_ones_croniter_accepts() -> 
         except ValueError:
             valid = False
         assert (problem(expr) is None) == valid, expr
+
+
+# -- a schedule read from a variable ---------------------------------------------------------
+def _var_project(root: Path) -> Path:
+    _project(root, train="${var.cron}")
+    (root / "vars.yaml").write_text("variables:\n  cron: {type: string, default: '@daily'}\n")
+    return root
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        ("validate", "-var", "cron=61 3 * * 1"),
+        ("validate", "--var-file", "../bad.yaml"),
+        ("plan", "-var", "cron=61 3 * * 1"),
+        ("plan", "env"),
+    ],
+)
+def test_a_schedule_from_a_variable_is_checked_once_its_value_is_known(
+    tmp_path: Path, how: tuple, run_cli
+) -> None:
+    root = _var_project(tmp_path / "p")
+    (tmp_path / "bad.yaml").write_text("cron: '61 3 * * 1'\n")  # outside: not a config file
+    args, env = list(how), {}
+    if how[-1] == "env":
+        args, env = [how[0]], {"MLOPS_VAR_cron": "61 3 * * 1"}
+    rc, _, err = run_cli(args, root, env=env, timeout=300)
+    assert rc == 1 and "Traceback" not in err, err
+    assert "mlops.yaml:21:17: training_pipeline.train: `61 3 * * 1` is not a valid cron expression" in err, (
+        err
+    )
+    assert "(`schedule: ${var.cron}`)" in err
+    assert "hint: write five fields" in err
+    assert not (root / ".mlops").exists()
+
+
+def test_a_good_schedule_from_a_variable_validates_and_plan_shows_its_next_run(tmp_path: Path) -> None:
+    root = _var_project(tmp_path / "p")
+    mlops(root, "validate")
+    out = mlops(root, "plan", "-var", "cron=*/15 * * * *").stdout
+    assert any(
+        "training_pipeline.train" in ln and "*/15 * * * *" in ln and "next run" in ln
+        for ln in out.splitlines()
+    ), out

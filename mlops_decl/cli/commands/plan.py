@@ -151,7 +151,7 @@ def schedule_status(ws) -> str:
 
     from mlops_decl.schedule import next_run, scheduled
 
-    found = scheduled(ws.project)
+    found = scheduled(ws.project, ws.var_lookup)
     if not found:
         return ""
     now = datetime.now(timezone.utc)
