@@ -83,6 +83,11 @@ class Clients:
     def s3(self) -> Any:
         return self.client("s3")
 
+    @property
+    def runtime(self) -> Any:
+        """sagemaker-runtime: InvokeEndpoint."""
+        return self.client("sagemaker-runtime")
+
     def close(self) -> None:
         with self._lock:
             for c in self._clients.values():

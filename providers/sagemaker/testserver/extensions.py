@@ -10,7 +10,8 @@ output shape.
 
 Added (moto 5.2 has none of them): update_endpoint, delete_model_package,
 delete_model_package_group, list_pipeline_execution_steps, create/describe/list/update/
-delete_monitoring_schedule, list_feature_groups, delete_feature_group. Changed: creating a
+delete_monitoring_schedule, list_feature_groups, delete_feature_group; sagemaker-runtime's
+invoke_endpoint predicts with the served model (runtime.py). Changed: creating a
 model, endpoint config, endpoint or model package group that exists is refused as AWS
 refuses it (moto overwrites); describing a missing feature group is ResourceNotFound (moto
 answers 500); endpoints start Creating and pipeline executions Executing; tags work on
@@ -146,8 +147,9 @@ def install() -> None:
     with LOCK:
         if _installed:
             return
-        from . import endpoints, features, monitoring, pipelines, registry, tags
+        from . import endpoints, features, monitoring, pipelines, registry, runtime, tags
 
+        runtime.install()  # sagemaker-runtime's InvokeEndpoint: a model server
         SageMakerResponse.call_action = _call_action(SageMakerResponse.call_action)  # type: ignore[method-assign,assignment]
         for module in (endpoints, registry, monitoring, features, pipelines, tags):
             for name, fn in module.ACTIONS.items():
