@@ -59,6 +59,14 @@ def handle_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except DiagnosticError as exc:
             fail_with(exc.diagnostics)
+        except EOFError as exc:
+            # Not a prompt's (click turns those into Abort): a file that ended early. Left to
+            # click, it would be a bare "Aborted!".
+            if os.environ.get("MLOPS_DEBUG"):
+                raise
+            fail_with(
+                [Diagnostic(f"a file ended early: {exc or 'no data'}", hint="set MLOPS_DEBUG=1 to see which")]
+            )
         except Exception as exc:
             # A state that cannot be read, locked or written (a refused conflicting write): the
             # message says why. Looked up in sys.modules: if the state package is not loaded,

@@ -263,17 +263,26 @@ def save(profile: Profile, path: Path) -> str:
 
 
 def load(path: Path, expected_hash: str | None = None) -> Profile:
+    import zipfile
+
     import numpy as np
 
+    again = f"delete {path} and run `mlops-decl apply`: it computes the profile again"
     try:
+        if path.stat().st_size == 0:  # numpy says EOFError, which click would print as "Aborted!"
+            raise hinted(
+                f"the reference profile {path} is empty", "run `mlops-decl apply`: it computes it again"
+            )
         with np.load(path, allow_pickle=False) as npz:
             meta = json.loads(str(npz["__meta__"]))
             arrays = {k: npz[k] for k in npz.files if k != "__meta__"}
-    except (OSError, ValueError, KeyError) as exc:
-        raise ProviderError(f"cannot read the reference profile {path}: {exc}") from None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise hinted(
+            f"cannot read the reference profile {path}: {exc or type(exc).__name__}", again
+        ) from None
     digest = content_hash(meta, arrays)
     if expected_hash and digest != expected_hash:
-        raise ProviderError(f"the reference profile {path} does not match its recorded hash")
+        raise hinted(f"the reference profile {path} does not match its recorded hash", again)
     features: dict[str, Ref] = {}
     for i, f in enumerate(meta["features"]):
         if f["type"] == "numeric":

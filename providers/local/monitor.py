@@ -38,7 +38,8 @@ class MonitorHandler(CatalogHandler):
 
         facts = baseline_facts(self.env, str(attrs.get("baseline") or ""))
         stale = facts is not None and facts.version != profile.get("baseline_version")
-        if stale or not (self.env.project_dir / str(profile.get("path", ""))).is_file():
+        kept = self.env.project_dir / str(profile.get("path", ""))
+        if stale or not kept.is_file() or kept.stat().st_size == 0:  # gone, or emptied
             attrs["reference_profile"] = UNKNOWN
 
     def build(self, id: str, attrs: Attributes, prior: Attributes | None) -> Attributes:
