@@ -38,6 +38,8 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("model", "version_evidence"): "actions.registry:version_evidence",
     ("model", "add_approval"): "actions.registry:add_approval",
     ("model", "set_alias"): "actions.registry:set_alias",
+    ("model", "score"): "actions.scoring:score",
+    ("model", "evaluation_rows"): "actions.scoring:evaluation_rows",
     ("endpoint", "predict"): "actions.serving:predict",
     ("training_pipeline", "run"): "actions.training:run",
     ("training_pipeline", "run_status"): "actions.training:run_status",

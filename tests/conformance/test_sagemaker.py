@@ -74,6 +74,22 @@ def no_arguments(*_: Any) -> dict[str, Any]:
     return {}
 
 
+def scorable(server: SageMakerServer, id: str, attrs: dict[str, Any]) -> dict[str, Any]:
+    """A version whose artifact in S3 is a real fit on SALES (as a pipeline run leaves it),
+    and rows to score."""
+    import io
+
+    import pandas as pd
+
+    from mlops_decl.providers.sagemaker.testserver import training
+
+    table = pd.read_csv(io.StringIO(SALES))
+    fitted = training.artifact(training.fit(table, {"mlops_label": "label"}))
+    version = register_version(server, id)
+    client(server, "s3").put_object(Bucket="data", Key=f"runs/{id}/{version}/model.tar.gz", Body=fitted)
+    return {"version": version, "rows": table.drop(columns=["label"])}
+
+
 CASE = ProviderCase(
     provider=SageMakerProvider,
     server=aws,
@@ -170,6 +186,7 @@ CASE = ProviderCase(
                 "PipelineExecutionArn"
             ]
         },
+        ("model", "score"): scorable,
         ("model", "set_alias"): lambda server, id, attrs: {
             "alias": "champion",
             "version": register_version(server, id),

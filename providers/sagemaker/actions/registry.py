@@ -66,6 +66,11 @@ def _package(clients: Clients, group_arn: str, name: str, version: int) -> dict[
     return got
 
 
+def package_of(clients: Clients, name: str, version: int) -> dict[str, Any]:
+    """The model package of version `version` of model (group) `name`, described."""
+    return _package(clients, _group(clients, name)["ModelPackageGroupArn"], name, version)
+
+
 def _iso(value: Any, spec: str = "seconds") -> str:
     if isinstance(value, datetime):
         return value.astimezone(timezone.utc).isoformat(timespec=spec)
@@ -96,22 +101,42 @@ def list_versions(clients: Clients, id: str, attrs: Attributes, rt: RuntimeConte
     return ModelVersions(model=id, versions=out, aliases=_aliases(clients, group["ModelPackageGroupArn"]))
 
 
-def _metrics(clients: Clients, package: dict[str, Any]) -> dict[str, float]:
-    """The numbers in the evaluation report ModelMetrics points at: every `{"value": x}` leaf,
-    by its key (`{"metrics": {"auc": {"value": 0.9}}}` -> auc)."""
+def report_uri(package: dict[str, Any]) -> str | None:
+    """Where the evaluation report ModelMetrics points at, when it is in S3."""
     uri = (((package.get("ModelMetrics") or {}).get("ModelQuality") or {}).get("Statistics") or {}).get(
         "S3Uri"
     )
-    if not uri or not str(uri).startswith("s3://"):
+    return str(uri) if uri and str(uri).startswith("s3://") else None
+
+
+def report(clients: Clients, package: dict[str, Any]) -> dict[str, Any]:
+    """The evaluation report of a package ({} when it has none, or it does not parse)."""
+    uri = report_uri(package)
+    if uri is None:
         return {}
-    bucket, _, key = str(uri)[5:].partition("/")
+    bucket, _, key = uri[5:].partition("/")
     got = found(clients.s3.get_object, f"read the evaluation report {uri}", Bucket=bucket, Key=key)
     if got is None:
         return {}
     try:
-        report = json.loads(got["Body"].read())
+        parsed = json.loads(got["Body"].read())
     except ValueError:
         return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def split_uri(package: dict[str, Any], found_report: dict[str, Any]) -> str | None:
+    """Where the evaluation step kept the split it scored: the report names the file, beside
+    it (`{"evaluation": {"split": "evaluation_split.parquet"}}`)."""
+    uri, name = report_uri(package), (found_report.get("evaluation") or {}).get("split")
+    if uri is None or not isinstance(name, str) or not name:
+        return None
+    return name if name.startswith("s3://") else f"{uri.rsplit('/', 1)[0]}/{name}"
+
+
+def _metrics(found_report: dict[str, Any]) -> dict[str, float]:
+    """The numbers in an evaluation report: every `{"value": x}` leaf, by its key
+    (`{"metrics": {"auc": {"value": 0.9}}}` -> auc)."""
     out: dict[str, float] = {}
 
     def walk(node: Any) -> None:
@@ -122,7 +147,7 @@ def _metrics(clients: Clients, package: dict[str, Any]) -> dict[str, float]:
                 else:
                     walk(v)
 
-    walk(report)
+    walk(found_report)
     return out
 
 
@@ -134,11 +159,12 @@ def version_evidence(
     meta = dict(package.get("CustomerMetadataProperties") or {})
     aliases = _aliases(clients, group["ModelPackageGroupArn"])
     containers = (package.get("InferenceSpecification") or {}).get("Containers") or [{}]
+    evaluation = report(clients, package)
     return VersionEvidence(
         model=id,
         version=int(version),
         run_id=meta.get("mlops:execution"),
-        metrics=_metrics(clients, package),
+        metrics=_metrics(evaluation),
         params={k: v for k, v in meta.items() if not k.startswith("mlops:")},
         created=_iso(package.get("CreationTime")),
         aliases=sorted(a for a, v in aliases.items() if v == int(version)),
@@ -149,7 +175,7 @@ def version_evidence(
         git_commit=meta.get("mlops:git_commit"),
         pipeline=meta.get("mlops:pipeline"),
         source=containers[0].get("ModelDataUrl"),
-        evaluation_split=None,
+        evaluation_split=split_uri(package, evaluation),
     )
 
 

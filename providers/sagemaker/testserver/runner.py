@@ -7,7 +7,9 @@ S3ModelArtifacts"}`, `{"Std:Join": {"On": "/", "Values": [...]}}`).
 - Training: a real fit on the first input channel's S3 object (training.py); the model
   artifact is written to `<S3OutputPath>/<job>/output/model.tar.gz`.
 - Processing, with a PropertyFiles entry: the evaluation; it writes the trained model's
-  metrics as `{"metrics": {name: {"value": v}}}` to the named output's S3 URI + FilePath.
+  metrics as `{"metrics": {name: {"value": v}}}` to the named output's S3 URI + FilePath,
+  and beside it the held-out split it scored (training.split), which the report names
+  (`{"evaluation": {"split": "evaluation_split.parquet"}}`).
 - RegisterModel: a model package in its group, as CreateModelPackage makes one.
 """
 
@@ -23,6 +25,7 @@ from moto.core.utils import utcnow
 
 from . import training
 
+SPLIT_FILE = "evaluation_split.parquet"  # the held-out rows the evaluation scored
 TRAIN_TRIM = ("TrainingJobName",)  # filled by the pipeline, not by the definition
 PROCESS_TRIM = ("ProcessingJobName",)
 
@@ -160,10 +163,16 @@ def _process(step: Step, raw: dict[str, Any], args: dict[str, Any], ctx: Context
             raise StepFailed(f"the property file {prop.get('PropertyFileName')} names no output")
         report = {
             "metrics": {k: {"value": v} for k, v in training.metrics(trained).items()},
-            "evaluation": {"rows": len(trained.y_test), "of": trained.rows, "label": trained.label},
+            "evaluation": {
+                "rows": len(trained.y_test),
+                "of": trained.rows,
+                "label": trained.label,
+                "split": SPLIT_FILE,  # beside the report
+            },
         }
-        uri = f"{output['S3Output']['S3Uri'].rstrip('/')}/{prop['FilePath']}"
-        ctx.put_object(uri, json.dumps(report, indent=2).encode())
+        folder = output["S3Output"]["S3Uri"].rstrip("/")
+        ctx.put_object(f"{folder}/{prop['FilePath']}", json.dumps(report, indent=2).encode())
+        ctx.put_object(f"{folder}/{SPLIT_FILE}", training.split(trained))
     ctx.outputs[step.name] = {"ProcessingJobName": job}
 
 

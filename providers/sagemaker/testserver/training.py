@@ -109,6 +109,20 @@ def metrics(trained: Trained) -> dict[str, float]:
     return out
 
 
+def split(trained: Trained) -> bytes:
+    """The held-out split as the evaluation step keeps it (parquet): the feature columns, the
+    label as `__label__`, the prediction as `__pred__` and, for a binary classifier, the
+    positive class's probability as `__score__` (what the engine's gates read)."""
+    frame = trained.x_test.copy()
+    frame["__label__"] = trained.y_test.to_numpy()
+    frame["__pred__"] = trained.model.predict(trained.x_test)
+    if hasattr(trained.model, "predict_proba") and trained.y_test.nunique() == 2:
+        frame["__score__"] = trained.model.predict_proba(trained.x_test)[:, 1]
+    out = io.BytesIO()
+    frame.reset_index(drop=True).to_parquet(out, index=False)
+    return out.getvalue()
+
+
 def artifact(trained: Trained) -> bytes:
     """model.tar.gz as SageMaker writes it, holding the fitted pipeline (model.pkl)."""
     import pickle
