@@ -61,17 +61,16 @@ def _pending(clients: Clients, id: str, attrs: Attributes, rt: RuntimeContext) -
             f"run `mlops-decl apply` to deploy {endpoint}",
             Category.NOT_FOUND,
         )
-    listed = (
-        call(
-            sm.list_model_packages,
-            f"list the versions of model {group}",
-            ModelPackageGroupName=group,
-            MaxResults=100,
-        ).get("ModelPackageSummaryList")
-        or []
-    )
-    if listed:
-        latest = max(int(p["ModelPackageVersion"]) for p in listed)
+    newest = call(
+        sm.list_model_packages,
+        f"list the versions of model {group}",
+        ModelPackageGroupName=group,
+        SortBy="CreationTime",
+        SortOrder="Descending",
+        MaxResults=1,
+    ).get("ModelPackageSummaryList")
+    if newest:
+        latest = int(newest[0]["ModelPackageVersion"])
         hint = f"run `mlops-decl promote {model} --version {latest}`, then `mlops-decl apply`"
     else:
         pipeline = next(

@@ -27,7 +27,10 @@ from sagemaker_predict_project import (
     write_project,
 )
 
+from mlops_decl.actions.invoke import invoke
 from mlops_decl.cloud.capture import captured_columns
+from mlops_decl.provider import ProviderContext, RuntimeContext
+from mlops_decl.providers.sagemaker.provider import SageMakerProvider
 from mlops_decl.providers.sagemaker.testserver import Options, SageMakerServer
 from mlops_decl.testing.project import cli, state_ids
 
@@ -67,14 +70,11 @@ def expected(
     return model.predict(frame).tolist(), [float(p) for p in model.predict_proba(frame)[:, 1]]
 
 
-def capture_lines(server: SageMakerServer, endpoint: str) -> dict[str, list[str]]:
+def capture_lines(server: SageMakerServer, endpoint: str = "") -> dict[str, list[str]]:
+    """Capture files (of one endpoint, or all) by key: their lines."""
     s3 = client(server, "s3")
-    keys = [
-        o["Key"]
-        for o in s3.list_objects_v2(Bucket="artifacts", Prefix=f"mlops/capture/{endpoint}/").get(
-            "Contents", []
-        )
-    ]
+    prefix = f"mlops/capture/{endpoint}/" if endpoint else "mlops/capture/"
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="artifacts", Prefix=prefix).get("Contents", [])]
     return {k: s3.get_object(Bucket="artifacts", Key=k)["Body"].read().decode().splitlines() for k in keys}
 
 
@@ -204,3 +204,42 @@ def test_an_endpoint_still_creating_is_not_in_service(deployed: tuple[Path, Sage
         server.options.endpoint_delay = 0.2
     assert creating.value.response["Error"]["Code"] == "ValidationError"
     assert "is not in service (status Creating)" in creating.value.response["Error"]["Message"]
+
+
+def test_no_capture_predicts_on_an_endpoint_that_captures_nothing(
+    deployed: tuple[Path, SageMakerServer],
+) -> None:
+    """An endpoint whose config has no DataCaptureConfig: --no-capture is honoured, since
+    nothing is captured anyway."""
+    root, server = deployed
+    sm = client(server, "sagemaker")
+    live = sm.describe_endpoint_config(
+        EndpointConfigName=sm.describe_endpoint(EndpointName=state_ids(root)["endpoint.api"])[
+            "EndpointConfigName"
+        ]
+    )
+    sm.create_endpoint_config(EndpointConfigName="quiet", ProductionVariants=live["ProductionVariants"])
+    sm.create_endpoint(EndpointName="quiet", EndpointConfigName="quiet")
+    sm.get_waiter("endpoint_in_service").wait(EndpointName="quiet", WaiterConfig={"Delay": 1})
+    settings = json.loads((root / "mlops.yaml").read_text())["providers"]["sagemaker"]
+    provider = SageMakerProvider()
+    provider.configure(settings, ProviderContext(project_dir=root, data_dir=root / ".mlops", project="shop"))
+    rows = customers(6, seed=13)
+    before = capture_lines(server)
+    try:
+        got = invoke(
+            provider,
+            "sagemaker",
+            "endpoint.quiet",
+            "endpoint",
+            "predict",
+            "quiet",
+            {"model": state_ids(root)["model.churn"]},
+            RuntimeContext(root, "hash", None, "test"),
+            rows=rows,
+            capture=False,
+        )
+    finally:
+        provider.close()
+    assert got.predictions == expected(server, "quiet", rows)[0] and got.version == 1
+    assert capture_lines(server) == before
