@@ -243,3 +243,31 @@ def test_no_capture_predicts_on_an_endpoint_that_captures_nothing(
         provider.close()
     assert got.predictions == expected(server, "quiet", rows)[0] and got.version == 1
     assert capture_lines(server) == before
+
+
+def test_an_endpoint_updating_keeps_answering_on_its_old_config(
+    deployed: tuple[Path, SageMakerServer],
+) -> None:
+    root, server = deployed
+    sm, runtime = client(server, "sagemaker"), client(server, "sagemaker-runtime")
+    live = sm.describe_endpoint_config(
+        EndpointConfigName=sm.describe_endpoint(EndpointName=state_ids(root)["endpoint.api"])[
+            "EndpointConfigName"
+        ]
+    )
+    for name in ("moving-a", "moving-b"):
+        sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=live["ProductionVariants"])
+    sm.create_endpoint(EndpointName="moving", EndpointConfigName="moving-a")
+    sm.get_waiter("endpoint_in_service").wait(EndpointName="moving", WaiterConfig={"Delay": 1})
+    server.options.endpoint_delay = 60.0
+    try:
+        sm.update_endpoint(EndpointName="moving", EndpointConfigName="moving-b")
+        rows = customers(4, seed=17)
+        got = runtime.invoke_endpoint(
+            EndpointName="moving", Body=json.dumps(rows).encode(), ContentType="application/json"
+        )
+        status = sm.describe_endpoint(EndpointName="moving")["EndpointStatus"]
+    finally:
+        server.options.endpoint_delay = 0.2
+    assert status == "Updating"
+    assert json.loads(got["Body"].read())["predictions"] == expected(server, "moving", rows)[0]
