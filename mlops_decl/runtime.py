@@ -172,6 +172,12 @@ class Runtime:
             finish_run(self, found.pipeline, found.intent, status, check=False)
         return status
 
+    def address_of(self, kind: str, id: str | None) -> str | None:
+        """The address of the `kind` resource whose provider id is `id` (a run names its model
+        by the provider's id: on a cloud it is not the resource's name)."""
+        found = (a for a, rs in sorted(self.state.resources.items()) if rs.kind == kind and rs.id == id)
+        return next(found, None) if id is not None else None
+
     def model_actions(self, address: str) -> ModelActions:
         """The evidence actions of model `address`, for the engine's gates and lineage."""
         from mlops_decl.ml.evidence import ModelActions
@@ -312,10 +318,7 @@ class Runtime:
         run = self.run(pipeline)
         out: dict[str, Any] = {"retrained": True, "run": brief(run)}
         if on_drift.get("promote", True) and run.version is not None:
-            model_address = next(
-                (a for a, m in self.state.resources.items() if m.kind == "model" and m.id == run.model),
-                None,
-            )
+            model_address = self.address_of("model", run.model)
             if model_address:
                 self.emit(f"drift: promoting {model_address} version {run.version}")
                 promo = self.promote(model_address, int(run.version), reason=f"on_drift of {address}")

@@ -13,6 +13,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from mlops_decl.provider import ConfigError
+
 from .errors import provider_error
 from .settings import Settings
 
@@ -22,6 +24,10 @@ CLIENT_HOOKS: list[Callable[[str, Any], None]] = []
 # above the provider's concurrency (16): no call waits for a pooled connection, and none
 # opens one that the pool then discards
 POOL_CONNECTIONS = 32
+_CREDENTIALS_HINT = (
+    "set AWS_PROFILE (or `profile:` on the provider) or AWS_ACCESS_KEY_ID and "
+    "AWS_SECRET_ACCESS_KEY; offline, against the test double, any values do"
+)
 
 
 class Clients:
@@ -74,6 +80,22 @@ class Clients:
                     hook(service, found)
                 self._clients[service] = found
             return found
+
+    def check_credentials(self) -> None:
+        """AWS credentials are found (botocore's own lookup: no API call), or one ConfigError."""
+        from botocore.exceptions import BotoCoreError
+
+        try:
+            with self._lock:
+                if self._session is None:
+                    self._session = self._new_session()
+                session = self._session
+            found = session.get_credentials()
+        except BotoCoreError as exc:  # a profile that is not in the config files, a bad file
+            field = ("profile",) if self.settings.profile else ()
+            raise ConfigError(str(exc), field=field, hint=_CREDENTIALS_HINT) from None
+        if found is None:
+            raise ConfigError("no AWS credentials found", hint=_CREDENTIALS_HINT)
 
     @property
     def sagemaker(self) -> Any:

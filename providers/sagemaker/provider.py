@@ -86,6 +86,14 @@ class SageMakerProvider:
         if old is not None:
             old.close()
 
+    def check(self) -> None:
+        """Before any resource is read: credentials are found (one error at providers.NAME,
+        not one per resource)."""
+        with self._lock:
+            clients = self._clients
+        if clients is not None:
+            clients.check_credentials()
+
     @classmethod
     def actions(cls) -> frozenset[tuple[str, str]]:
         return frozenset(ACTIONS)

@@ -12,13 +12,11 @@ from mlops_decl.cli.common import lock_timeout_option, runtime, var_options
 from mlops_decl.cli.output import echo_json, handle_errors
 
 
-def gate_table(result: dict[str, Any]) -> str:
+def gate_table(result: dict[str, Any], address: str) -> str:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(
-        title=f"model {result.get('model')} version {result.get('version')} -> {result.get('alias')}"
-    )
+    table = Table(title=f"{address} version {result.get('version')} -> {result.get('alias')}")
     table.add_column("gate")
     table.add_column("evidence")
     table.add_column("verdict")
@@ -76,7 +74,7 @@ def promote(
         echo_json(result)
     else:
         if result.get("gates"):
-            click.echo(gate_table(result), nl=False)
+            click.echo(gate_table(result, address), nl=False)
         if result.get("note"):
             click.echo(str(result["note"]))
         if result.get("promoted"):

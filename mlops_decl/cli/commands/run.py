@@ -41,25 +41,24 @@ def run(
     `run status RUN_ID` shows a run's status, metrics and the version it registered."""
     from mlops_decl.actions.results import to_json
 
-    if address == "status":
-        if not run_id:
-            raise DiagnosticError(
-                Diagnostic("`run status` needs a RUN_ID", hint="mlops-decl run status RUN_ID")
-            )
-        result = runtime(var_files, cli_vars).run_status(run_id)
-    elif run_id is not None:
+    if address == "status" and not run_id:
+        raise DiagnosticError(Diagnostic("`run status` needs a RUN_ID", hint="mlops-decl run status RUN_ID"))
+    if address != "status" and run_id is not None:
         raise DiagnosticError(
             Diagnostic(f"unexpected argument `{run_id}`", hint="mlops-decl run ADDRESS, or run status RUN_ID")
         )
-    else:
-        result = runtime(var_files, cli_vars).run(address, wait=wait)
+    rt = runtime(var_files, cli_vars)
+    result = rt.run_status(str(run_id)) if address == "status" else rt.run(address, wait=wait)
     if as_json:
         echo_json(to_json(result))
         return
-    show(to_json(result), started=address != "status" and not wait)
+    show(
+        to_json(result), started=address != "status" and not wait, model=rt.address_of("model", result.model)
+    )
 
 
-def show(status: dict[str, Any], started: bool) -> None:
+def show(status: dict[str, Any], started: bool, model: str | None = None) -> None:
+    """A run's outcome; `model` is the address of the model it registered in."""
     rid, state = status["run_id"], status["status"]
     job = f" (job {status['job_id']})" if status.get("job_id") and status["job_id"] != rid else ""
     if state != "succeeded":
@@ -77,4 +76,5 @@ def show(status: dict[str, Any], started: bool) -> None:
     click.echo(f"  metrics:    {metrics}")
     for ds, h in sorted((status.get("dataset_versions") or {}).items()):
         click.echo(f"  data:       {ds} @ {h}")
-    click.echo(f"\nNext: mlops-decl promote model.{status.get('model')} --version {status.get('version')}")
+    if model and status.get("version") is not None:
+        click.echo(f"\nNext: mlops-decl promote {model} --version {status['version']}")

@@ -1,7 +1,9 @@
 """`python -m mlops_decl.providers.sagemaker.testserver --port P`: the extended moto server on
 its own, for trying examples/sagemaker offline. Prints the endpoint_url, serves until
-interrupted. `--throttle 0.3 --latency-ms 50` injects faults (faults.py), for drills and
-benchmarks."""
+interrupted. `--bucket NAME` makes an empty versioned bucket and `--put FILE=s3://bucket/key`
+uploads a file (into a bucket it makes if need be), as a team's buckets and data would already
+be in S3. `--throttle 0.3 --latency-ms 50` injects
+faults (faults.py), for drills and benchmarks."""
 
 from __future__ import annotations
 
@@ -33,6 +35,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--latency-ms", type=float, default=0.0, help="milliseconds added to every call")
     parser.add_argument("--seed", type=int, default=0, help="of the throttled calls' draws (default 0)")
+    parser.add_argument(
+        "--bucket", action="append", default=[], metavar="NAME", help="make this bucket first (repeatable)"
+    )
+    parser.add_argument(
+        "--put",
+        action="append",
+        default=[],
+        type=_upload,
+        metavar="FILE=s3://BUCKET/KEY",
+        help="upload FILE to that key once the server is up (repeatable)",
+    )
     args = parser.parse_args(argv)
     if args.latency_ms < 0:
         parser.error("--latency-ms must be >= 0")
@@ -49,6 +62,19 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
+    try:
+        for bucket in args.bucket:
+            _put(server.url, None, bucket, None)
+        for path, bucket, key in args.put:
+            _put(server.url, path, bucket, key)
+    except OSError as exc:
+        server.stop()
+        print(f"error: cannot upload {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # botocore's answer, e.g. an invalid bucket name
+        server.stop()
+        print(f"error: cannot prepare S3: {exc}", file=sys.stderr)
+        return 1
     print(server.url, flush=True)
     try:
         threading.Event().wait()
@@ -57,6 +83,35 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.stop()
     return 0
+
+
+def _upload(text: str) -> tuple[str, str, str]:
+    path, sep, uri = text.partition("=")
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    if not sep or not uri.startswith("s3://") or not bucket or not key:
+        raise argparse.ArgumentTypeError(f"FILE=s3://BUCKET/KEY, not {text!r}")
+    return path, bucket, key
+
+
+def _put(url: str, path: str | None, bucket: str, key: str | None) -> None:
+    """Make `bucket` (versioned) unless it exists; then upload `path` to `key`, if given."""
+    import boto3
+
+    from mlops_decl.testing.aws import FAKE_ENV
+
+    s3 = boto3.session.Session().client(
+        "s3",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id=FAKE_ENV["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_ENV["AWS_SECRET_ACCESS_KEY"],
+    )
+    if bucket not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+        s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    if path is not None and key is not None:
+        with open(path, "rb") as f:
+            s3.put_object(Bucket=bucket, Key=key, Body=f.read())
 
 
 def _share(text: str) -> float:

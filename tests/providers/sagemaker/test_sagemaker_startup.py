@@ -68,3 +68,33 @@ def test_bad_settings_are_one_error_at_their_line(tmp_path: Path) -> None:
     )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert "mlops.yaml:4:" in proc.stderr and "region" in proc.stderr, proc.stderr
+
+
+def _plan(root: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    return subprocess.run(
+        [sys.executable, "-m", "mlops_decl", "plan"],
+        cwd=root,
+        env={**clean, "NO_COLOR": "1", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_missing_credentials_are_one_error_at_the_provider_before_any_read(tmp_path: Path) -> None:
+    root = _project(tmp_path / "shop")
+    nowhere = {
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    proc = _plan(root, nowhere)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("Error:")]
+    assert errors == ["Error: mlops.yaml:4:14: provider `sagemaker`: no AWS credentials found"], proc.stderr
+    assert "AWS_PROFILE" in proc.stderr and "Refreshing" not in proc.stdout + proc.stderr
+
+    proc = _plan(root, {**nowhere, "AWS_PROFILE": "team"})
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "The config profile (team) could not be found" in proc.stderr, proc.stderr
