@@ -1,9 +1,11 @@
 """What a dataset holds, against what the config says of it: feature, entity and event-time
 names and types, the label, a monitor's features. Provider-neutral: a provider reads the
 dataset's header and a bounded sample (`Sample`; `read_sample` does it for local CSV and
-parquet files) in its plan-time `Handler.validate` and returns these problems.
+parquet files) in its plan-time `Handler.validate` and returns these problems. Where checking
+the rest of the file is cheap, the provider gives the sample a `rest` check too (the local
+provider's CSV files: DuckDB, providers/local/support/csv_scan.py).
 
-Only what the sample shows for certain is a problem: a value that cannot be an int in a
+Only what the data shows for certain is a problem: a value that cannot be an int in a
 column declared int. Values are quoted from a parsed file only.
 """
 
@@ -12,12 +14,13 @@ from __future__ import annotations
 import csv
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from mlops_decl.provider import ConfigError
 
-SAMPLE_ROWS = 1000  # data rows read for types; a plan never reads a whole dataset for them
+SAMPLE_ROWS = 1000  # data rows read in Python for types; the rest only through a provider's `rest`
 _INT = re.compile(r"^\s*[+-]?\d+(\.0*)?\s*$")  # 42, -7, 42.0 (pandas reads 42.0 as an int-able float)
 _BOOL = frozenset({"true", "false", "1", "0", "1.0", "0.0"})
 _SHOWN = 40
@@ -32,6 +35,10 @@ class Sample:
     columns: list[str]
     rows: list[tuple[int, list[str]]] = field(default_factory=list)
     types: dict[str, str] | None = None
+    complete: bool = True  # the rows are the whole file
+    # column -> dtype in, column -> (line, value) of the first misfit past the rows out: a
+    # provider's check of the whole file, where it is cheap (local CSV: DuckDB)
+    rest: Callable[[dict[str, str]], dict[str, tuple[int, str]]] | None = None
 
     def values(self, column: str) -> list[tuple[int, str]]:
         if column not in self.columns:
@@ -60,7 +67,7 @@ def read_sample(path: Any, fmt: str, limit: int = SAMPLE_ROWS) -> Sample:
             else:
                 rows.append((reader.line_num, record))
                 if len(rows) >= limit:
-                    break
+                    return Sample(header, rows, complete=next(reader, None) is None)
     return Sample(header or [], rows)
 
 
@@ -108,27 +115,47 @@ def _shown(value: str) -> str:
     return value if len(value) <= _SHOWN else value[: _SHOWN - 1] + "…"
 
 
-def _type_problem(
-    sample: Sample, column: str, dtype: str, what: str, where: tuple[Any, ...], source: str
-) -> ConfigError | None:
-    if sample.types is not None:
-        actual = sample.types.get(column)
-        if actual in _TYPED_MISFITS.get(dtype, ()):
-            return ConfigError(
-                f"{what} is declared {dtype}, but column `{column}` of dataset `{source}` holds {actual} values",
-                field=where,
-                hint=f"declare the dtype the column holds ({actual}), or fix the data",
-            )
-        return None
-    for line, value in sample.values(column):
-        if not _fits(dtype, value):
-            return ConfigError(
-                f"{what} is declared {dtype}, but dataset `{source}` holds `{_shown(value)}` in "
-                f"column `{column}` (line {line})",
-                field=where,
-                hint="declare the dtype the column holds, or fix the data",
-            )
-    return None
+# (column, declared dtype, what the message calls it, the config field to point at)
+Typed = tuple[str, str, str, tuple[Any, ...]]
+
+
+def _type_problems(sample: Sample, checks: list[Typed], source: str) -> list[ConfigError]:
+    """A problem per column whose values do not fit its dtype: the sampled rows first, then
+    (one pass for every column the rows passed) the rest of the file where a provider checks it."""
+    out: dict[int, ConfigError] = {}
+    passed: dict[str, str] = {}
+    for i, (column, dtype, what, where) in enumerate(checks):
+        if sample.types is not None:
+            actual = sample.types.get(column)
+            if actual in _TYPED_MISFITS.get(dtype, ()):
+                out[i] = ConfigError(
+                    f"{what} is declared {dtype}, but column `{column}` of dataset `{source}` holds {actual} values",
+                    field=where,
+                    hint=f"declare the dtype the column holds ({actual}), or fix the data",
+                )
+            continue
+        bad = next(((line, v) for line, v in sample.values(column) if not _fits(dtype, v)), None)
+        if bad is not None:
+            out[i] = _misfit(what, dtype, source, column, *bad, where)
+        else:
+            passed[column] = dtype
+    if passed and not sample.complete and sample.rest is not None:
+        found = sample.rest(passed)
+        for i, (column, dtype, what, where) in enumerate(checks):
+            if column in found and i not in out:
+                out[i] = _misfit(what, dtype, source, column, *found[column], where)
+    return [out[i] for i in sorted(out)]
+
+
+def _misfit(
+    what: str, dtype: str, source: str, column: str, line: int, value: str, where: tuple[Any, ...]
+) -> ConfigError:
+    return ConfigError(
+        f"{what} is declared {dtype}, but dataset `{source}` holds `{_shown(value)}` in "
+        f"column `{column}` (line {line})",
+        field=where,
+        hint="declare the dtype the column holds, or fix the data",
+    )
 
 
 def _missing(name: Any, sample: Sample, source: str, where: tuple[Any, ...], what: str) -> ConfigError:
@@ -147,25 +174,22 @@ def feature_group_problems(attrs: dict[str, Any], sample: Sample, source: str) -
     for i, key in enumerate(attrs.get("entity") or []):
         if isinstance(key, str) and key not in sample.columns:
             out.append(_missing(key, sample, source, ("entity", i), "entity column"))
+    typed: list[Typed] = []
     event_time = attrs.get("event_time")
     if isinstance(event_time, str):
         if event_time not in sample.columns:
             out.append(_missing(event_time, sample, source, ("event_time",), "event_time column"))
-        elif (
-            p := _type_problem(sample, event_time, "datetime", "event_time", ("event_time",), source)
-        ) is not None:
-            out.append(p)
+        else:
+            typed.append((event_time, "datetime", "event_time", ("event_time",)))
     for i, feature in enumerate(attrs.get("features") or []):
         if not isinstance(feature, dict) or not isinstance(feature.get("name"), str):
             continue
         name, dtype = feature["name"], str(feature.get("dtype"))
         if name not in sample.columns:
             out.append(_missing(name, sample, source, ("features", i, "name"), "feature"))
-        elif (
-            p := _type_problem(sample, name, dtype, f"feature `{name}`", ("features", i, "dtype"), source)
-        ) is not None:
-            out.append(p)
-    return out
+        else:
+            typed.append((name, dtype, f"feature `{name}`", ("features", i, "dtype")))
+    return out + _type_problems(sample, typed, source)
 
 
 def label_problems(attrs: dict[str, Any], sample: Sample, source: str) -> list[ConfigError]:
@@ -176,15 +200,14 @@ def label_problems(attrs: dict[str, Any], sample: Sample, source: str) -> list[C
     if label not in sample.columns:
         return [_missing(label, sample, source, ("label",), "label")]
     if attrs.get("task") == "regression":
-        p = _type_problem(sample, label, "float", f"label `{label}`", ("label",), source)
-        if p is not None:
-            return [
-                ConfigError(
-                    str(p).replace("is declared float", "must be numeric for regression"),
-                    field=("label",),
-                    hint="set task: classification, or choose a numeric label",
-                )
-            ]
+        return [
+            ConfigError(
+                str(p).replace("is declared float", "must be numeric for regression"),
+                field=("label",),
+                hint="set task: classification, or choose a numeric label",
+            )
+            for p in _type_problems(sample, [(label, "float", f"label `{label}`", ("label",))], source)
+        ]
     return []
 
 

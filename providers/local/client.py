@@ -123,6 +123,15 @@ def open_duckdb(path: Path) -> Any:
     return duckdb.connect(str(path))
 
 
+def open_scratch_duckdb() -> Any:
+    """An in-memory DuckDB connection (reading files in place: a dataset's rows at plan)."""
+    try:
+        import duckdb
+    except ImportError as exc:
+        raise ProviderError(f"the local provider needs duckdb: {exc} (pip install duckdb)") from exc
+    return duckdb.connect()
+
+
 def open_mlflow(data_dir: Path, db_path: Path, artifacts: Path) -> MlflowClient:
     """An MlflowClient on the SQLite database `db_path`, its artifacts under `artifacts`,
     both URIs its own (never the process-wide ones). A new database is made first."""

@@ -1,6 +1,6 @@
 """What the data already tells is reported by `plan` before anything is applied, at the config's
 file:line:column, every problem at once: names against the dataset's columns, types against
-a bounded sample, the label, a monitor's features, ragged CSV rows, estimators this Python
+the data (the first rows, then the rest of a CSV file in one DuckDB pass), the label, a monitor's features, ragged CSV rows, estimators this Python
 cannot import. The local provider says it through the plan-time `Handler.validate`."""
 
 from __future__ import annotations
@@ -154,15 +154,63 @@ def test_a_file_that_is_not_the_declared_format_is_not_quoted(run_cli: RunCli, c
     assert "s3cr3t" not in err and "with a comma" not in err
 
 
-def test_a_good_plan_reads_a_bounded_sample(run_cli: RunCli, churn: Path) -> None:
-    # a bad value past the sampled rows is left to apply: plan reads the head of the data
-    data = churn / "data" / "customers.csv"
+def _with_rows_after(data: Path, *rows: str) -> None:
+    """The file with its last row replaced by `rows` (lines 4001...)."""
     text = data.read_text()
-    data.write_text(
-        text.rstrip("\r\n").rsplit("\n", 1)[0]
-        + "\n"
-        + "99999,2026-06-30T00:00:00,x,1.0,0,plus,annual,west,0\n"
+    data.write_text(text.rstrip("\r\n").rsplit("\n", 1)[0] + "\n" + "".join(r + "\n" for r in rows))
+
+
+def test_a_bad_value_past_the_sampled_rows_is_reported_with_its_csv_line(
+    run_cli: RunCli, churn: Path
+) -> None:
+    data = churn / "data" / "customers.csv"
+    _with_rows_after(
+        data,
+        "99998,2026-06-30T00:00:00,3,1.0,0,plus,annual,west,0",
+        "99999,2026-06-30T00:00:00,x,1.0,0,plus,annual,west,0",  # line 4002
+        "99990,2026-06-30T00:00:00,y,1.0,0,plus,annual,west,0",
     )
+    err = plan_fails(run_cli, churn)
+    assert (
+        "ml.yaml:15:40: feature_group.customer_features: feature `tenure_months` is declared int, but "
+        "dataset `customers` holds `x` in column `tenure_months` (line 4002)" in err
+    ), err
+    assert err.count("Error: ") == 1, err
+
+
+def test_the_line_counts_records_that_span_lines(run_cli: RunCli, churn: Path) -> None:
+    data = churn / "data" / "customers.csv"
+    _with_rows_after(
+        data,
+        '99998,2026-06-30T00:00:00,3,1.0,0,plus,annual,"west\nand more",0',  # lines 4001-4002
+        "99999,2026-06-30T00:00:00,4,1.0,0,plus,annual,west,0",
+        "99997,not a time,5,1.0,0,plus,annual,west,0",  # line 4004: no digit, not a time
+    )
+    err = plan_fails(run_cli, churn)
+    assert (
+        "event_time is declared datetime, but dataset `customers` holds `not a time` in column `ts` (line 4004)"
+        in err
+    ), err
+
+
+def test_a_good_long_dataset_plans(run_cli: RunCli, churn: Path) -> None:
+    _with_rows_after(churn / "data" / "customers.csv", "99999,2026-06-30T00:00:00,7,1.5,0,plus,annual,west,0")
     rc, out, err = run_cli(["plan"], churn)
     assert rc == 0, err
     assert "Plan: 7 to add" in out
+
+
+def test_the_whole_file_verdict_is_kept_per_version_of_the_file(run_cli: RunCli, churn: Path) -> None:
+    rc, out, err = run_cli(["apply", "--auto-approve"], churn, timeout=600)
+    assert rc == 0, out + err
+    data = churn / "data" / "customers.csv"
+    good = data.read_bytes()
+    _with_rows_after(data, "99999,2026-06-30T00:00:00,x,1.0,0,plus,annual,west,0")
+    for _ in range(2):  # scanned, then answered from what was kept for this version
+        rc, out, err = run_cli(["plan"], churn)
+        assert rc == 1 and "holds `x` in column `tenure_months` (line 4001)" in err, out + err
+    kept = (churn / ".mlops" / "local" / "data_checks.json").read_text()
+    assert '"tenure_months:int": [4001, "x"]' in kept
+    data.write_bytes(good)  # fixed: the applied version again, scanned again
+    rc, out, err = run_cli(["plan", "--detailed-exitcode"], churn)
+    assert rc == 0, out + err

@@ -35,8 +35,8 @@ def problems(env: LocalEnv, kind: str, desired: Attributes, ctx: CheckContext) -
 
 
 def _sample(env: LocalEnv, ctx: CheckContext, dataset: object) -> Sample | None:
-    """The header and first rows of a dataset in this plan; None when it is not known yet or
-    does not read (its own plan says why)."""
+    """The header and first rows of a dataset in this plan, and for a longer CSV file a check
+    of the rest; None when it is not known yet or does not read (its own plan says why)."""
     if not isinstance(dataset, str) or dataset is UNKNOWN:
         return None
     attrs = ctx.resource("dataset", dataset)
@@ -44,9 +44,15 @@ def _sample(env: LocalEnv, ctx: CheckContext, dataset: object) -> Sample | None:
         return None
     try:
         path = resolve_uri(attrs["uri"], env.project_dir)
-        return read_sample(path, detect_format(path, attrs.get("format")))
+        fmt = detect_format(path, attrs.get("format"))
+        sample = read_sample(path, fmt)
     except (ConfigError, OSError, UnicodeDecodeError, csv.Error, ValueError):
         return None
+    if fmt == "csv" and not sample.complete:
+        from .csv_scan import scan_rest
+
+        sample.rest = scan_rest(path, attrs.get("version"), env.data_dir / "data_checks.json")
+    return sample
 
 
 def _estimator(desired: Attributes) -> list[ConfigError]:
