@@ -1,6 +1,6 @@
 """examples/sagemaker as a user walks it (its README.md), through the CLI, against the extended
-moto server: apply, re-plan to no change, run the pipeline, promote through the gates, serve,
-change the endpoint's instance count in place, and destroy. The only difference from AWS is
+moto server: apply, re-plan to no change, run the pipeline, promote through the gates, serve and
+predict (captured to S3), change the endpoint's instance count in place, and destroy. The only difference from AWS is
 AWS_ENDPOINT_URL, which points boto3 at the double; the example's files are used unchanged."""
 
 from __future__ import annotations
@@ -102,6 +102,14 @@ def test_the_sagemaker_example_walks_from_apply_to_destroy(walk: tuple[Path, Sag
     assert live["DataCaptureConfig"]["EnableCapture"] is True
     no_changes(root)
 
+    shutil.copy(DATA / "score_me.csv", root / "score_me.csv")
+    scored = json_of(ok(root, "predict", "endpoint.churn_api", "--data", "score_me.csv", "--json"))
+    n_rows = len((DATA / "score_me.csv").read_text().strip().splitlines()) - 1
+    assert scored["version"] == 1 and len(scored["predictions"]) == n_rows
+    assert set(scored["predictions"]) <= {0, 1} and all(0.0 <= p <= 1.0 for p in scored["scores"])
+    captured = client(server, "s3").list_objects_v2(Bucket="churn-ml-artifacts", Prefix="mlops/capture/")
+    assert captured.get("KeyCount", 0) >= 1  # the request went to S3 as SageMaker captures it
+
     set_replicas(root, 2)  # in place: a new config, update_endpoint, then the old config goes
     planned = cli(root, "plan")
     assert "endpoint.churn_api will be updated in-place" in planned.output, planned.output
@@ -115,6 +123,8 @@ def test_the_sagemaker_example_walks_from_apply_to_destroy(walk: tuple[Path, Sag
         live["EndpointConfigName"]
     ]
     no_changes(root)
+    again = json_of(ok(root, "predict", "endpoint.churn_api", "--data", "score_me.csv", "--json"))
+    assert again["predictions"] == scored["predictions"]  # the same version, now on two instances
 
     ok(root, "destroy", "--auto-approve")
     assert state_ids(root) == {}
