@@ -48,7 +48,8 @@ class ModelError(ServiceException):
     code = "ModelError"
 
     def __init__(self, status: int, message: str, endpoint: str):
-        super().__init__(f'Received client error ({status}) from primary with message "{message}".')
+        side = "client" if status < 500 else "server"
+        super().__init__(f'Received {side} error ({status}) from primary with message "{message}".')
         self.OriginalStatusCode = status
         self.OriginalMessage = message
         self.LogStreamArn = f"arn:aws:logs:::log-group:/aws/sagemaker/Endpoints/{endpoint}"
@@ -113,8 +114,9 @@ def _predict(
     frame = payloads.read_rows(body, content_type, loaded.features)
     try:
         predictions, scores = artifact.outputs(loaded.model, frame)
-    except (ValueError, TypeError, KeyError) as exc:
-        raise payloads.BadRequest(f"the model cannot score these rows: {exc}") from None
+    except Exception as exc:  # whatever the model raises, its container answers as an error
+        name = type(exc).__name__
+        raise payloads.BadRequest(f"the model cannot score these rows: {name}: {exc}") from None
     return payloads.answer(predictions, scores, accept)
 
 

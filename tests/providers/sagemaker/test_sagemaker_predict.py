@@ -171,6 +171,13 @@ def test_sagemakers_errors_for_a_missing_endpoint_and_rows_the_model_cannot_read
     assert refused.value.response["Error"]["Code"] == "ModelError"
     assert refused.value.response["OriginalStatusCode"] == 400
     assert "row 0 has 2 values; the model takes 5" in refused.value.response["OriginalMessage"]
+    wrong = [{**customers(1)[0], "tenure": "long"}]
+    with pytest.raises(ClientError) as unscorable:
+        runtime.invoke_endpoint(
+            EndpointName=endpoint, Body=json.dumps(wrong).encode(), ContentType="application/json"
+        )
+    assert unscorable.value.response["Error"]["Code"] == "ModelError"
+    assert "the model cannot score these rows: ValueError" in unscorable.value.response["OriginalMessage"]
     # through the CLI: one error naming the column the rows lack, no traceback
     run = predict(root, customers(3), columns=["customer_id", "ts", "tenure", "spend"])
     assert run.rc == 1
