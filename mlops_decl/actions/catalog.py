@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Any
 
-Capability = tuple[str, str]  # (kind, action), e.g. ("training_pipeline", "run")
+from mlops_decl.actions.capabilities import Capability, capabilities
+
+__all__ = ["SPECS", "ActionSpec", "Capability", "capabilities", "spec"]
 
 _RESULTS = "mlops_decl.actions.results"
 _EVIDENCE = "mlops_decl.ml.evidence"
@@ -83,9 +84,3 @@ SPECS: dict[Capability, ActionSpec] = {
 
 def spec(kind: str, name: str) -> ActionSpec | None:
     return SPECS.get((kind, name))
-
-
-def capabilities(provider: Any) -> frozenset[Capability]:
-    """The (kind, action) pairs a provider class or instance lists; none without `actions()`."""
-    listed = getattr(provider, "actions", None)
-    return frozenset(listed()) if callable(listed) else frozenset()

@@ -10,7 +10,7 @@ from mlops_decl.config.expressions import RefSyntaxError, iter_refs, parse_ref
 from mlops_decl.diagnostics import Diagnostic
 
 if TYPE_CHECKING:
-    from mlops_decl.actions.catalog import Capability
+    from mlops_decl.actions.capabilities import Capability
     from mlops_decl.workspace import Workspace
 
 
@@ -48,7 +48,7 @@ def check_actions(ws: Workspace) -> list[Diagnostic]:
 def provider_capabilities(ws: Workspace) -> Callable[[str], frozenset[Capability] | None]:
     """Capability lists read from the provider classes, each loaded once, never configured;
     None for a provider that is not installed (reported elsewhere)."""
-    from mlops_decl.actions.catalog import capabilities  # only for a project that retrains
+    from mlops_decl.actions.capabilities import capabilities  # only for a project that retrains
 
     seen: dict[str, frozenset[Capability] | None] = {}
 
