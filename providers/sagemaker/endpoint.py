@@ -120,10 +120,14 @@ class EndpointHandler(SageMakerHandler):
     def read(self, id: str, prior: Attributes, op: Operation = DETACHED) -> Attributes | None:
         described = self._describe(id)
         if described is not None and op.status == CREATING:
-            described = follow(lambda: self._describe_or_fail(id), IN_SERVICE, op, f"endpoint {id}")
+            described = follow(
+                lambda: self._describe_or_fail(id), IN_SERVICE, op, f"endpoint {id}", interval=1.0
+            )
         if described is None:
             return self._read_pending(id, prior)
-        meta = prior if prior.get("model") else self._endpoint_meta(described["EndpointArn"])
+        # a whole record (not one a create made before it began) says what the endpoint is
+        whole = prior.get("model") and "serving_version" in prior
+        meta = prior if whole else self._endpoint_meta(described["EndpointArn"])
         group = str(meta["model"])
         group_arn = _sibling_arn(described["EndpointArn"], "model-package-group", group)
         tags = self._group_tags(group_arn) or {}
@@ -149,9 +153,7 @@ class EndpointHandler(SageMakerHandler):
 
     def _endpoint_meta(self, arn: str) -> Attributes:
         """What an endpoint's own tags say of it (for an import: the state knows nothing)."""
-        tags = tag_dict(
-            call(self.clients.sagemaker.list_tags, f"read the tags of {arn}", ResourceArn=arn).get("Tags")
-        )
+        tags = self._live_tags(arn)
         meta = _decode(tags.get("mlops-decl:spec", ""))
         return {**meta, "tags": self.own_tags(tags, {})}
 
@@ -201,6 +203,9 @@ class EndpointHandler(SageMakerHandler):
     # -- making -----------------------------------------------------------------------------
     def create(self, desired: Attributes, op: Operation = DETACHED) -> tuple[str, Attributes]:
         name = self.name_for(op, desired)
+        # Every name comes from the identity: recorded before anything is made, so a kill at
+        # any step leaves a state whose next apply finds (and adopts) what was made.
+        op.record_id(name, {"name": name, "model": desired["model"]})
         return name, self._converge(name, None, desired, op)
 
     def update(self, id: str, prior: Attributes, desired: Attributes, op: Operation = DETACHED) -> Attributes:
@@ -219,7 +224,6 @@ class EndpointHandler(SageMakerHandler):
         sm = self.clients.sagemaker
         described = self._describe(name)
         if target is None and described is None:  # nothing to serve yet: register, wait for a version
-            op.record_id(name, {"name": name, "status": PENDING})
             call(
                 sm.add_tags,
                 f"register endpoint {name}",
@@ -242,17 +246,17 @@ class EndpointHandler(SageMakerHandler):
             )
         package = self._package(group_arn, group, int(serving))
         role = block.get("role") or self.clients.settings.execution_role
-        model_name = cloud_name(self.identity(op, desired), suffix=f"-v{serving}")
+        identity = self.identity(op, desired)
+        model_name = cloud_name(identity, suffix=f"-v{serving}")
         self._ensure(
             sm.create_model,
             f"create model {model_name}",
             ModelName=model_name,
             ExecutionRoleArn=role,
             PrimaryContainer={"ModelPackageName": package},
-            Tags=self.tags(desired, self.identity(op, desired)),
+            Tags=self.tags(desired, identity),
         )
-        config = self._config(name, model_name, desired, block)
-        identity = self.identity(op, desired)
+        config = self._config(name, model_name, desired, block, identity)
         endpoint_tags = self.tags(desired, identity) + [
             {"Key": "mlops-decl:spec", "Value": _encode({**spec, "serving_version": serving})}
         ]
@@ -266,9 +270,10 @@ class EndpointHandler(SageMakerHandler):
             )
             if exc is not None and not already_exists(exc):
                 raise provider_error(exc, f"create endpoint {name}")
-            op.record_id(name, {"name": name})
             old_config = None
         else:
+            if prior is None:  # a create finding its endpoint: an earlier attempt's, or another's
+                self.claim("endpoint", name, self._live_tags(described["EndpointArn"]), desired, identity)
             old_config = described["EndpointConfigName"]
             if described["EndpointStatus"] != "InService":  # an earlier update still running
                 described = follow(lambda: self._describe_or_fail(name), IN_SERVICE, op, f"endpoint {name}")
@@ -317,7 +322,9 @@ class EndpointHandler(SageMakerHandler):
             raise ProviderError(f"model {group} has no version {version}", category=Category.NOT_FOUND)
         return arn
 
-    def _config(self, name: str, model_name: str, desired: Attributes, block: dict[str, Any]) -> str:
+    def _config(
+        self, name: str, model_name: str, desired: Attributes, block: dict[str, Any], identity: str
+    ) -> str:
         capture = block.get("capture_uri") or self.clients.settings.artifacts
         variant = {
             "VariantName": str(block.get("variant") or "main"),
@@ -340,6 +347,7 @@ class EndpointHandler(SageMakerHandler):
             self.clients.sagemaker.create_endpoint_config,
             f"create endpoint config {config}",
             EndpointConfigName=config,
+            Tags=self.tags(desired, identity),  # the managed tag: whose config this is
             **args,
         )
         return config
@@ -350,9 +358,14 @@ class EndpointHandler(SageMakerHandler):
         if exc is not None and not already_exists(exc):
             raise provider_error(exc, what)
 
+    def _live_tags(self, arn: str) -> dict[str, str]:
+        return tag_dict(
+            call(self.clients.sagemaker.list_tags, f"read the tags of {arn}", ResourceArn=arn).get("Tags")
+        )
+
     def _retag(self, arn: str, wanted: list[dict[str, str]]) -> None:
         sm = self.clients.sagemaker
-        before = tag_dict(call(sm.list_tags, f"read the tags of {arn}", ResourceArn=arn).get("Tags"))
+        before = self._live_tags(arn)
         gone = [k for k in before if k not in tag_dict(wanted)]
         call(sm.add_tags, f"tag {arn}", ResourceArn=arn, Tags=wanted)
         if gone:

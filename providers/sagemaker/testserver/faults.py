@@ -1,5 +1,7 @@
 """Faults the double injects, per server: a share of calls answered as AWS answers a client
-over its rate, the next n calls throttled, and latency added to every call. Deterministic
+over its rate, the next n calls throttled, latency added to every call, and one call whose
+answer is held back (the server acts on it, the client waits: a test kills the client
+there, at a chosen step of a multi-call operation). Deterministic
 with a seed: the i-th call is throttled or not whatever the calls' contents (a client that
 sends its calls one after another sees the same answers every run).
 
@@ -37,6 +39,7 @@ OPTIONS_HEADER = "X-Mlops-Double"  # set by the middleware: which server's optio
 class Decision:
     delay: float  # seconds to wait before answering
     throttled: bool
+    held: bool = False  # acted on, then answered only once released
 
 
 class Faults:
@@ -51,6 +54,9 @@ class Faults:
         self._next = 0  # the next n calls are throttled whatever the share
         self.calls: Counter[str] = Counter()
         self.throttled = 0
+        self._hold: list[Any] | None = None  # [action, calls of it still to let through]
+        self.holding = threading.Event()  # set while a call's answer is held back
+        self._released = threading.Event()
         self.set(throttle=throttle, latency=latency)
 
     def set(
@@ -78,6 +84,25 @@ class Faults:
             if next is not None:
                 self._next = int(next)
 
+    def hold(self, action: str, nth: int = 1) -> None:
+        """The nth call of `action` from now is acted on, and its answer held back until
+        release(); `holding` is set meanwhile."""
+        if nth < 1:
+            raise ValueError(f"nth counts calls from 1, not {nth}")
+        with self._lock:
+            self._hold = [action, nth]
+            self.holding.clear()
+            self._released.clear()
+
+    def release(self) -> None:
+        """Answer the held call (to a client that may be gone) and hold nothing more."""
+        with self._lock:
+            self._hold = None
+            self._released.set()
+
+    def wait_released(self) -> None:
+        self._released.wait()
+
     def decide(self, action: str) -> Decision:
         """Count one call and say what it gets."""
         with self._lock:
@@ -88,7 +113,13 @@ class Faults:
             if self._next > 0:
                 self._next -= 1
             self.throttled += throttled
-            return Decision(self.latency, throttled)
+            held = False
+            if self._hold is not None and self._hold[0] == action and not throttled:
+                self._hold[1] -= 1
+                if self._hold[1] == 0:
+                    held, self._hold = True, None
+                    self.holding.set()
+            return Decision(self.latency, throttled, held)
 
     def clear_counts(self) -> None:
         with self._lock:
@@ -127,6 +158,10 @@ class Traffic:
         if decision.throttled:
             return throttled(environ, start_response)
         environ["HTTP_" + OPTIONS_HEADER.upper().replace("-", "_")] = self.key
+        if decision.held:
+            answer = list(self.app(environ, start_response))  # done on the server...
+            self.faults.wait_released()  # ...and the client not told until released
+            return answer
         return self.app(environ, start_response)
 
 
