@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "providers" / "sage
 from sagemaker_helpers import ROLE, client, fake_credentials, register_version  # noqa: E402
 
 from mlops_decl.providers.sagemaker.provider import SageMakerProvider  # noqa: E402
+from mlops_decl.providers.sagemaker.settings import DEFAULT_ATTEMPTS  # noqa: E402
 from mlops_decl.providers.sagemaker.testserver import Options, SageMakerServer  # noqa: E402
 from mlops_decl.testing import ProviderCase, Sample, conformance  # noqa: E402
 
@@ -170,7 +171,8 @@ CASE = ProviderCase(
         ({"region": "eu-west-1", "role_arn": "admin"}, ("role_arn",)),
     ],
     api_calls=lambda server: server.requests,
-    throttle=lambda server, n: server.throttle(n),
+    # n calls throttled as the provider sees them: each after botocore's attempts
+    throttle=lambda server, n: server.throttle(n * DEFAULT_ATTEMPTS),
     remove=remove,
     import_refs=other_refs,
     actions={  # each prepares the double first: a version registered as a pipeline run does

@@ -1,6 +1,7 @@
 """A SageMaker project through the CLI against the double with faults on: under 30% throttled
-calls an apply converges with no object made twice, and a no-op plan makes at most two API
-calls per resource (counted with botocore's event hooks)."""
+calls, with the provider's default retry settings, an apply converges with no object made
+twice (an endpoint's Model, EndpointConfig and Endpoint included), and a no-op plan makes at
+most two API calls per resource (counted with botocore's event hooks)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sagemaker_helpers import REGION, ROLE, client, fake_credentials
+from sagemaker_helpers import REGION, ROLE, client, fake_credentials, register_version
 
 from mlops_decl.providers.sagemaker.calls import counting
+from mlops_decl.providers.sagemaker.model import ALIAS
 from mlops_decl.providers.sagemaker.testserver import Options, SageMakerServer
 from mlops_decl.testing.project import cli
 
@@ -81,7 +83,7 @@ def test_an_apply_with_30_percent_of_calls_throttled_converges_without_duplicate
     double: SageMakerServer, tmp_path: Path
 ) -> None:
     n = 4
-    project(tmp_path, double, n, max_attempts=3)
+    project(tmp_path, double, n)  # default settings: no max_attempts
     double.inject(throttle=0.3, seed=2026)
     applied = cli(tmp_path, "apply", "--auto-approve")
     assert applied.rc == 0, applied.output
@@ -105,3 +107,35 @@ def test_a_no_op_plan_makes_at_most_two_calls_per_resource(double: SageMakerServ
     assert planned.rc == 0, planned.output
     assert 0 < counter.total() <= 2 * resources, counter.snapshot()
     assert double.requests - before == counter.total()  # the server saw the same calls
+
+
+@pytest.mark.parametrize("seed", [2026, 7])
+def test_an_endpoint_deploys_with_30_percent_of_calls_throttled_making_each_object_once(
+    double: SageMakerServer, tmp_path: Path, seed: int
+) -> None:
+    project(tmp_path, double, 1, artifacts="s3://data/mlops")
+    config = json.loads((tmp_path / "mlops.yaml").read_text())
+    endpoint = {"model": "${model.m0}", "instance_type": "ml.m5.large", "sagemaker": {"role": ROLE}}
+    config["resources"]["endpoint"] = {"api": endpoint}
+    (tmp_path / "mlops.yaml").write_text(json.dumps(config))
+    double.inject(throttle=0.3, seed=seed)
+    first = cli(tmp_path, "apply", "--auto-approve")  # the endpoint waits for a version
+    assert first.rc == 0, first.output
+    double.inject(throttle=0.0)
+    sm = client(double, "sagemaker")
+    group = groups(double)[0]
+    version = register_version(double, group)
+    arn = sm.describe_model_package_group(ModelPackageGroupName=group)["ModelPackageGroupArn"]
+    sm.add_tags(ResourceArn=arn, Tags=[{"Key": ALIAS + "champion", "Value": str(version)}])
+    double.inject(throttle=0.3, seed=seed + 1)
+    deployed = cli(tmp_path, "apply", "--auto-approve")  # Model, EndpointConfig, Endpoint
+    assert deployed.rc == 0, deployed.output
+    assert "already exist" not in deployed.output.lower()
+    assert double.throttled > 0
+    again = cli(tmp_path, "plan", "--detailed-exitcode")
+    assert again.rc == 0, again.output
+    double.inject(throttle=0.0)
+    endpoints = sm.list_endpoints()["Endpoints"]
+    assert [e["EndpointStatus"] for e in endpoints] == ["InService"]
+    assert len(sm.list_endpoint_configs()["EndpointConfigs"]) == 1
+    assert len(sm.list_models()["Models"]) == 1
