@@ -278,7 +278,11 @@ class ProviderConformance:
             harness.provider, harness.provider.name, address, kind, name, id, attrs, rt, **arguments
         )
         found = spec(kind, name)
-        assert found is not None and isinstance(result, found.result_type())
+        assert found is not None, f"{kind}.{name} is not in the catalog"
+        if result is None:
+            assert found.optional, f"{kind}.{name} returned None; only an optional action may"
+        else:
+            assert isinstance(result, found.result_type()), f"{kind}.{name} returned {type(result).__name__}"
 
     # -- the engine end to end -----------------------------------------------------------
     def test_the_engine_applies_and_imports_every_sample_and_the_next_plan_is_empty(

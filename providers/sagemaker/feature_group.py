@@ -140,6 +140,20 @@ class FeatureGroupHandler(SageMakerHandler):
         bucket, _ = split_uri(str(desired.get("source") or ""))
         return f"s3://{bucket}/feature-store"
 
+    def _without_defaults(self, desired: Attributes, offline: str) -> dict[str, Any]:
+        """The `sagemaker:` block less what equals its default (the provider's execution_role,
+        the offline store beside the source), as _block() reads it back."""
+        block = dict(desired.get("sagemaker") or {})
+        if block.get("role") == self.clients.settings.execution_role:
+            block.pop("role")
+        if "offline_uri" in block:
+            bucket, _ = split_uri(str(desired.get("source") or ""))
+            if offline == f"s3://{bucket}/feature-store":
+                block.pop("offline_uri")
+            else:
+                block["offline_uri"] = offline
+        return block
+
     # -- plan ------------------------------------------------------------------------------
     def plan(self, desired: Attributes, prior: Attributes | None) -> Planned:
         planned = public(desired)
@@ -148,11 +162,15 @@ class FeatureGroupHandler(SageMakerHandler):
         planned["name"] = prior["name"] if prior else self.name_for(DETACHED, desired)
         planned["arn"] = prior["arn"] if prior and prior.get("arn") else UNKNOWN
         planned["offline_uri"] = self.offline_uri(desired)
+        block = self._without_defaults(desired, planned["offline_uri"])
+        planned.pop("sagemaker", None)
+        if block:
+            planned["sagemaker"] = block  # as read() reports it: a default spelt out is no change
         replace: list[tuple[str | int, ...]] = []
         if prior is not None:
             if prior.get("offline_uri") and planned["offline_uri"] != prior["offline_uri"]:
                 replace.append(("sagemaker", "offline_uri"))
-            if (desired.get("sagemaker") or {}).get("role") != (prior.get("sagemaker") or {}).get("role"):
+            if block.get("role") != (prior.get("sagemaker") or {}).get("role"):
                 replace.append(("sagemaker", "role"))  # SageMaker cannot change it
             before = {f["name"]: f["dtype"] for f in prior.get("features") or []}
             after = {f["name"]: f["dtype"] for f in desired.get("features") or []}

@@ -189,6 +189,8 @@ CASE = ProviderCase(
             ]
         },
         ("model", "score"): scorable,
+        # a version registered without the evaluation split: None, "there is none"
+        ("model", "evaluation_rows"): lambda server, id, attrs: {"version": register_version(server, id)},
         ("model", "set_alias"): lambda server, id, attrs: {
             "alias": "champion",
             "version": register_version(server, id),

@@ -26,7 +26,7 @@ def double() -> Iterator[SageMakerServer]:
         yield s
 
 
-def write(root: Path, server: SageMakerServer, **group: Any) -> None:
+def write(root: Path, server: SageMakerServer, settings: dict[str, Any] | None = None, **group: Any) -> None:
     body = {
         "source": "${dataset.customers}",
         "entity": ["customer_id"],
@@ -38,13 +38,30 @@ def write(root: Path, server: SageMakerServer, **group: Any) -> None:
     config = {
         "project": "fg",
         "default_provider": "sagemaker",
-        "providers": {"sagemaker": {"region": REGION, "endpoint_url": server.url}},
+        "providers": {"sagemaker": {"region": REGION, "endpoint_url": server.url, **(settings or {})}},
         "resources": {
             "dataset": {"customers": {"uri": "s3://data/customers.csv"}},
             "feature_group": {"features": body},
         },
     }
     (root / "mlops.yaml").write_text(json.dumps(config, indent=2) + "\n")
+
+
+def test_a_block_that_spells_out_the_defaults_applies_and_replans_to_no_change(
+    double: SageMakerServer, tmp_path: Path
+) -> None:
+    # the role is the provider's execution_role and the offline store is where it goes anyway
+    write(
+        tmp_path,
+        double,
+        settings={"execution_role": ROLE},
+        sagemaker={"role": ROLE, "offline_uri": "s3://data/feature-store"},
+    )
+    applied = cli(tmp_path, "apply", "--auto-approve")
+    assert applied.rc == 0, applied.output
+    assert cli(tmp_path, "plan", "--detailed-exitcode").rc == 0
+    write(tmp_path, double, settings={"execution_role": ROLE})  # the same group, defaults implied
+    assert cli(tmp_path, "plan", "--detailed-exitcode").rc == 0
 
 
 def test_the_group_is_made_from_the_resource_with_both_stores(
