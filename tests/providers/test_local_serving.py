@@ -406,11 +406,12 @@ def test_capture_writer_is_bounded() -> None:
     import pandas as pd
 
     from mlops_decl.providers.local.stores import capture
+    from mlops_decl.providers.local.stores.capture_writer import Writer
 
     class Env:  # a store that cannot be written: the queue only grows up to its bound
         data_dir = Path("/dev/null/nowhere")
 
-    writer = capture.Writer(Env(), max_rows=5, interval=30)  # type: ignore[arg-type]
+    writer = Writer(Env(), max_rows=5, interval=30)  # type: ignore[arg-type]
     rows = pd.DataFrame({"x": [1, 2, 3]})
     try:
         assert writer.put(capture.Batch("api", 1, rows, [0, 1, 0]))
@@ -502,3 +503,46 @@ def test_captured_rows_are_plain_json_whatever_was_sent(local) -> None:
         (2, {"v": "two"}, {"prediction": "b"}),
         (2, {"v": {"k": 3}}, {"prediction": "c"}),
     ]
+
+
+def _base(row: dict[str, Any], **values: Any) -> dict[str, Any]:
+    return {**{k: v for k, v in row.items() if k != "extra"}, **values}
+
+
+CAPTURED_ROWS = {
+    # every column one type: the server appends them as columns
+    "columns": [
+        _base(ROWS[0], extra=1.5),
+        _base(ROWS[1], extra=float("inf")),
+        _base(ROWS[0], extra=float("nan")),
+        _base(ROWS[1], tenure=3, extra=None),
+    ],
+    # a column of mixed values: the server writes them as JSON rows, as predict does
+    "mixed": [_base(ROWS[0], extra="text"), _base(ROWS[1], extra=2), _base(ROWS[0], extra=None)],
+}
+
+
+@pytest.mark.parametrize("case", sorted(CAPTURED_ROWS))
+def test_the_servers_captures_read_as_predicts_do(local_mlflow, rt, case: str) -> None:
+    """`serve` appends captures as columns where it can (capture_segments.py) and a reader turns
+    them into the table's JSON rows; `predict` writes JSON rows. Both read back the same."""
+    from mlops_decl.providers.local.stores import capture, capture_segments
+
+    rows = CAPTURED_ROWS[case]
+    promote(local_mlflow, rt, log_version(local_mlflow, "churn"))
+    predict(local_mlflow, rt, rows)
+    direct = capture.read(local_mlflow.env, "churn_api")
+    with serving(local_mlflow, rt) as server:
+        assert http(f"{server}/invocations", json.dumps(rows, allow_nan=True).encode())[0] == 200
+        if case == "columns":
+            deadline = time.time() + 20
+            while not capture_segments.pending(local_mlflow.env) and time.time() < deadline:
+                time.sleep(0.05)
+            assert capture_segments.pending(local_mlflow.env), "the server wrote no segment"
+        both = captured(local_mlflow, 2 * len(rows))
+    assert capture_segments.pending(local_mlflow.env) == []  # the read moved them into the table
+    served = both[len(direct) :]
+    assert [(v, i, o) for v, _, i, o in served] == [(v, i, o) for v, _, i, o in direct]
+    if case == "columns":
+        assert [r[2]["extra"] for r in served] == [1.5, None, None, None]  # no NaN or inf: not JSON
+    assert len(capture.read(local_mlflow.env, "churn_api")) == 2 * len(rows)  # moved once

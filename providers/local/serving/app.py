@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from mlops_decl.provider import Attributes, ProviderError, RuntimeContext
 
 from ..client import LocalEnv, open_sqlite_readonly
-from ..stores.capture import Writer
+from ..stores.capture_writer import Writer
 from . import payloads
 from .scoring import PendingModel, address, resolve_version, score
 

@@ -4,7 +4,8 @@ monitors can check live traffic for drift.
 DuckDB at `.mlops/local/capture.duckdb`, table `captures(endpoint, version, ts, inputs JSON,
 output JSON)`. A connection is opened per write and closed at once: DuckDB lets one process
 hold the file, and `monitor check` reads it from another process while `serve` writes. The
-server captures through a `Writer`, which batches rows off the request path.
+server captures through a `Writer` (capture_writer.py), which batches rows off the request path
+and appends them as columns (capture_segments.py); a read moves those into the table first.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, TypeVar
 from mlops_decl.provider import ProviderError
 
 from ..client import LocalEnv, open_duckdb
+from .capture_segments import ingest, pending
 
 T = TypeVar("T")
 
@@ -167,106 +169,11 @@ def write(env: LocalEnv, batches: list[Batch]) -> None:
         _with_store(env, insert, create=True)
 
 
-class Writer:
-    """Captures off the request path. `put` queues a scored batch and returns at once; a thread
-    writes what has gathered in one transaction every `interval` seconds (opening DuckDB costs
-    tens of milliseconds of CPU: not something to do per request). At most `max_rows` wait:
-    past that a batch is dropped and counted (`dropped`), so a slow or locked store never
-    slows scoring or grows memory without bound."""
-
-    def __init__(self, env: LocalEnv, *, max_rows: int = 200_000, interval: float = 1.0):
-        self.env, self.max_rows, self.interval = env, max_rows, interval
-        self.written = self.dropped = self.pending = 0
-        self.error: str | None = None
-        self._queue: list[Batch] = []
-        self._cond = threading.Condition()
-        self._hurry = self._closing = False
-        self._thread = threading.Thread(target=self._run, name="capture-writer", daemon=True)
-        self._thread.start()
-
-    def put(self, batch: Batch) -> bool:
-        with self._cond:
-            if self._closing or self.pending + batch.rows > self.max_rows:
-                self.dropped += batch.rows
-                return False
-            self._queue.append(batch)
-            self.pending += batch.rows
-            # wake the writer for the first batch (it then gathers for `interval`), and at once
-            # for a burst
-            if len(self._queue) == 1 or self.pending >= self.max_rows // 4:
-                self._cond.notify_all()
-        return True
-
-    def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until everything queued so far is written (or dropped); False on timeout."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            self._hurry = True
-            self._cond.notify_all()
-            while self.pending and time.monotonic() < deadline:
-                self._cond.wait(min(0.05, max(deadline - time.monotonic(), 0)))
-            self._hurry = False
-            return not self.pending
-
-    def close(self, timeout: float = 10.0) -> None:
-        """Write what is queued, then stop the thread."""
-        self.flush(timeout)
-        with self._cond:
-            self._closing = True
-            self._cond.notify_all()
-        self._thread.join(timeout)
-
-    def stats(self) -> dict[str, Any]:
-        with self._cond:
-            return {
-                "written": self.written,
-                "pending": self.pending,
-                "dropped": self.dropped,
-                "error": self.error,
-            }
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._queue and not self._closing:
-                    self._cond.wait()
-                if not self._queue:
-                    return
-                if not (self._hurry or self._closing):  # gather a batch
-                    self._cond.wait(self.interval)
-                batches, self._queue = self._queue, []
-            rows = sum(b.rows for b in batches)
-            try:
-                write(self.env, batches)
-            except ProviderError as exc:  # the store held by another process: retry later
-                with self._cond:
-                    self.error = str(exc)
-                    if self._closing:
-                        self.dropped += rows
-                        self.pending -= rows
-                    else:
-                        self._queue[:0] = batches
-                    self._cond.notify_all()
-                continue
-            except Exception as exc:  # rows the store cannot take: count them, keep serving
-                with self._cond:
-                    self.error = f"{type(exc).__name__}: {exc}"
-                    self.dropped += rows
-                    self.pending -= rows
-                    self._cond.notify_all()
-                continue
-            with self._cond:
-                self.written += rows
-                self.pending -= rows
-                self.error = None
-                self._cond.notify_all()
-
-
 def read(
     env: LocalEnv, endpoint_id: str, since: datetime | None = None, version: int | None = None
 ) -> list[tuple[int, datetime, dict[str, Any], Any]]:
     """(version, ts, inputs, output) of an endpoint's captures, oldest first."""
-    if not (env.data_dir / FILE).exists():
+    if not (env.data_dir / FILE).exists() and not pending(env):
         return []
     sql = "SELECT version, ts, inputs, output FROM captures WHERE endpoint = ?"
     params: list[Any] = [endpoint_id]
@@ -279,7 +186,12 @@ def read(
         sql += " AND version = ?"
         params.append(int(version))
     sql += " ORDER BY ts"
-    rows = _with_store(env, lambda c: c.execute(sql, params).fetchall(), create=True)
+
+    def query(conn: Any) -> list[Any]:
+        ingest(conn, env)  # what a server appended since, as segments
+        return list(conn.execute(sql, params).fetchall())
+
+    rows = _with_store(env, query, create=True)
     return [(int(v), ts, json.loads(i), json.loads(o)) for v, ts, i, o in rows]
 
 
