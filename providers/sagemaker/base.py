@@ -9,7 +9,15 @@ from typing import Any
 from mlops_decl.cloud.naming import cloud_name
 from mlops_decl.cloud.objects import RangeReader
 from mlops_decl.operation import Operation
-from mlops_decl.provider import NAME_KEY, Attributes, Category, ConfigError, Handler, ProviderError
+from mlops_decl.provider import (
+    NAME_KEY,
+    Attributes,
+    Category,
+    ConfigError,
+    Handler,
+    ProviderContext,
+    ProviderError,
+)
 
 from .client import Clients, call
 
@@ -18,9 +26,10 @@ PREFIX = "mlops-decl:"  # tags under it are the provider's own, never the user's
 
 
 class SageMakerHandler(Handler):
-    def __init__(self, clients: Clients, project: str):
+    def __init__(self, clients: Clients, project: str, context: ProviderContext | None = None):
         self.clients = clients
         self.project = project
+        self.context = context  # the project's directories, for a kind that keeps files there
 
     @property
     def settings_tags(self) -> dict[str, str]:

@@ -28,6 +28,7 @@ HANDLERS: dict[str, str] = {
     "endpoint": "endpoint:EndpointHandler",
     "training_pipeline": "training_pipeline:TrainingPipelineHandler",
     "registry_policy": "registry_policy:RegistryPolicyHandler",
+    "monitor": "monitor:MonitorHandler",
 }
 
 
@@ -43,6 +44,8 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("endpoint", "predict"): "actions.serving:predict",
     ("training_pipeline", "run"): "actions.training:run",
     ("training_pipeline", "run_status"): "actions.training:run_status",
+    ("monitor", "reference_data"): "actions.monitoring:reference_data",
+    ("monitor", "current_data"): "actions.monitoring:current_data",
 }
 
 
@@ -80,7 +83,7 @@ class SageMakerProvider:
         handlers = {}
         clients = Clients(parsed)
         for kind, target in HANDLERS.items():
-            handlers[kind] = _load(target)(clients, ctx.project)
+            handlers[kind] = _load(target)(clients, ctx.project, ctx)
         with self._lock:
             old, self._clients, self._handlers = self._clients, clients, handlers
         if old is not None:

@@ -119,6 +119,10 @@ _PIPELINE = KindSchema(
                 "pattern": "^s3://",
                 "description": "default: the provider's artifacts",
             },
+            "schedule_role": {
+                **_ARN,
+                "description": "the role EventBridge Scheduler starts a scheduled run as (default: role)",
+            },
         },
         "required": ["image_uri"],
         "additionalProperties": False,
@@ -150,6 +154,42 @@ _FEATURE_GROUP = KindSchema(
     },
 )
 
+_NULLABLE = {"type": ["string", "null"]}
+_MONITOR = KindSchema(
+    block={
+        "type": "object",
+        "properties": {
+            "image_uri": {"type": "string", "description": "the Model Monitor image (default: the region's)"},
+            "instance_type": {
+                "type": "string",
+                "description": "of the monitoring job (default ml.m5.xlarge)",
+            },
+            "role": {
+                **_ARN,
+                "description": "the role the job runs as (default: the provider's execution_role)",
+            },
+            "output_uri": {
+                "type": "string",
+                "pattern": "^s3://[^/]+",
+                "description": "where the baseline and reports go (default: <artifacts>/monitoring)",
+            },
+        },
+        "additionalProperties": False,
+    },
+    computed={
+        "name": _STR,
+        "baseline_uri": {**_STR, "description": "the S3 prefix of statistics.json and constraints.json"},
+        "baseline_version": {**_NULLABLE, "description": "the baseline object's version now"},
+        "job_definition": {**_NULLABLE, "description": "the data-quality job definition"},
+        "schedule_arn": {**_NULLABLE, "description": "the monitoring schedule"},
+        "status": {
+            "type": "string",
+            "description": "the schedule's status, pending_endpoint, endpoint_ready or no_endpoint",
+        },
+        "reference_profile": {"type": "object", "description": "the engine's profile of the baseline"},
+    },
+)
+
 SCHEMA = ProviderSchema(
     settings=SETTINGS,
     kinds={
@@ -159,6 +199,7 @@ SCHEMA = ProviderSchema(
         "endpoint": _ENDPOINT,
         "training_pipeline": _PIPELINE,
         "registry_policy": KindSchema(),  # kept as tags on the model's group: nothing computed
+        "monitor": _MONITOR,
     },
 )
 

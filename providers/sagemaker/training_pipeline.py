@@ -18,6 +18,7 @@ from mlops_decl.provider import (
     NAME_KEY,
     Attributes,
     Category,
+    CheckContext,
     ConfigError,
     Planned,
     ProviderError,
@@ -27,8 +28,9 @@ from .base import MANAGED, SageMakerHandler, block_of, public, tag_dict
 from .client import attempt, call, found
 from .errors import already_exists, provider_error
 from .pipelines.definition import PipelineSpec, dumps
+from .schedules import drop_schedule, eventbridge_cron, problems, put_schedule, read_schedule
 
-BLOCK_KEYS = {"image_uri", "instance_type", "role", "artifacts"}
+BLOCK_KEYS = {"image_uri", "instance_type", "role", "artifacts", "schedule_role"}
 
 
 def _sha(text: str) -> str:
@@ -85,6 +87,9 @@ class TrainingPipelineHandler(SageMakerHandler):
             planned["arn"] = prior["arn"]
         return Planned(planned)
 
+    def validate(self, desired: Attributes, ctx: CheckContext) -> list[ConfigError]:
+        return problems(desired)  # at plan: an apply would fail half-way
+
     def read(self, id: str, prior: Attributes, op: Operation = DETACHED) -> Attributes | None:
         got = found(self.clients.sagemaker.describe_pipeline, f"read pipeline {id}", PipelineName=id)
         if got is None:
@@ -92,6 +97,10 @@ class TrainingPipelineHandler(SageMakerHandler):
         fields = {k: v for k, v in prior.items() if k not in self.computed}
         if not fields:  # an import: the resource's fields as the definition recorded them
             fields = _recorded(got["PipelineDefinition"])
+        if fields.get("schedule"):  # gone or changed on EventBridge: the plan puts it back
+            live = read_schedule(self.clients, id)
+            if live != eventbridge_cron(str(fields["schedule"])):
+                fields["schedule"] = live
         return {
             **fields,
             "name": id,
@@ -127,7 +136,10 @@ class TrainingPipelineHandler(SageMakerHandler):
                     category=Category.CONFLICT,
                 )
             return name, self.update(name, {}, desired, op)
-        return name, self._attributes(name, desired, spec)
+        attrs = self._attributes(name, desired, spec)
+        if desired.get("schedule"):
+            self._schedule(name, desired, attrs["arn"], spec, op)
+        return name, attrs
 
     def _attributes(self, name: str, desired: Attributes, spec: PipelineSpec) -> Attributes:
         live = call(self.clients.sagemaker.describe_pipeline, f"read pipeline {name}", PipelineName=name)
@@ -155,11 +167,22 @@ class TrainingPipelineHandler(SageMakerHandler):
             ResourceArn=attrs["arn"],
             Tags=self.tags(desired, self.identity(op, desired)),
         )
+        self._schedule(id, desired, attrs["arn"], spec, op)
         return attrs
+
+    def _schedule(self, name: str, desired: Attributes, arn: str, spec: PipelineSpec, op: Operation) -> None:
+        """The pipeline's schedule on EventBridge Scheduler, or none when it has none."""
+        if not desired.get("schedule"):
+            drop_schedule(self.clients, name)
+            return
+        role = block_of(desired, BLOCK_KEYS, "pipeline").get("schedule_role") or spec.role
+        expression = eventbridge_cron(str(desired["schedule"]))
+        put_schedule(self.clients, name, expression, arn, str(role), self.identity(op, desired))
 
     def delete(self, id: str, prior: Attributes, op: Operation = DETACHED) -> None:
         got = found(self.clients.sagemaker.describe_pipeline, f"read pipeline {id}", PipelineName=id)
         if got is not None:
+            drop_schedule(self.clients, id)
             found(
                 self.clients.sagemaker.delete_pipeline,
                 f"delete pipeline {id}",

@@ -59,6 +59,10 @@ def remove(server: SageMakerServer, kind: str, id: str) -> None:
             if t["Key"].startswith("mlops-decl:policy:")
         ]
         sm.delete_tags(ResourceArn=arn, TagKeys=keys)
+    elif kind == "monitor":  # pending its endpoint: its record and baseline in S3
+        s3 = client(server, "s3")
+        for o in s3.list_objects_v2(Bucket="data", Prefix=f"mlops/monitoring/{id}/").get("Contents", []):
+            s3.delete_object(Bucket="data", Key=o["Key"])
     elif kind == "endpoint":  # pending: its registration is a tag on its model's group
         sm = client(server, "sagemaker")
         for group in sm.list_model_package_groups()["ModelPackageGroupSummaryList"]:
@@ -162,7 +166,21 @@ CASE = ProviderCase(
             force_new={"model": "another-model"},
             needs=("model",),
         ),
+        Sample(  # its endpoint is pending: the schedule waits for it (tests/providers/sagemaker schedule one)
+            "monitor",
+            "drift",
+            lambda ids: {
+                "endpoint": ids["endpoint"],
+                "baseline": ids["dataset"],
+                "features": ["amount", "label"],
+                "schedule": "@daily",
+            },
+            in_place={"drift_share": 0.3},
+            force_new={"endpoint": "another-endpoint"},
+            needs=("dataset", "endpoint"),
+        ),
     ],
+    files={"current.csv": SALES},
     bad_settings=[
         ({}, ("region",)),
         ({"region": "eu-west-1", "endpoint_url": "ftp://example.org"}, ("endpoint_url",)),
@@ -191,6 +209,11 @@ CASE = ProviderCase(
         ("model", "score"): scorable,
         # a version registered without the evaluation split: None, "there is none"
         ("model", "evaluation_rows"): lambda server, id, attrs: {"version": register_version(server, id)},
+        ("monitor", "reference_data"): lambda server, id, attrs: {"read": True},
+        ("monitor", "current_data"): lambda server, id, attrs: {
+            "data": "current.csv",
+            "columns": ["amount", "label"],
+        },
         ("model", "set_alias"): lambda server, id, attrs: {
             "alias": "champion",
             "version": register_version(server, id),

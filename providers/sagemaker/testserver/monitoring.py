@@ -1,9 +1,12 @@
 """Monitoring schedules (moto has none of the calls) and data quality job definitions with
 unique names. A schedule names a job definition that must exist; its endpoint is the one
-that definition reads."""
+that definition reads. Its ScheduleExpression is one SageMaker documents for monitoring
+(hourly `cron(0 * ? * * *)`, daily `cron(0 H ? * * *)`, every few hours `cron(0 H/N ? * *
+*)`); a job definition a schedule names cannot be deleted (ResourceInUse)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -72,6 +75,18 @@ def _endpoint_of(response: SageMakerResponse, config: dict[str, Any]) -> tuple[s
     return kind, endpoint
 
 
+EXPRESSION = re.compile(r"cron\(0 (\*|\d{1,2}|\d{1,2}/\d{1,2}) \? \* \* \*\)")
+
+
+def _check_expression(config: dict[str, Any]) -> None:
+    expression = (config.get("ScheduleConfig") or {}).get("ScheduleExpression")
+    if expression is not None and not EXPRESSION.fullmatch(str(expression)):
+        raise ValidationError(
+            f"Invalid ScheduleExpression {expression}: use cron(0 * ? * * *), cron(0 H ? * * *) "
+            "or cron(0 H/N ? * * *)."
+        )
+
+
 def _schedule(response: SageMakerResponse) -> Schedule:
     name = response._get_param("MonitoringScheduleName")
     found: Schedule | None = ext(response).schedules.get(name)
@@ -85,6 +100,7 @@ def create_monitoring_schedule(response: SageMakerResponse, original: Original) 
     if name in schedules:
         raise ResourceInUseException(f"Monitoring Schedule {name} already exists.")
     config = response._get_param("MonitoringScheduleConfig")
+    _check_expression(config)
     kind, endpoint = _endpoint_of(response, config)
     schedule = Schedule(
         name,
@@ -105,6 +121,7 @@ def describe_monitoring_schedule(response: SageMakerResponse, original: Original
 def update_monitoring_schedule(response: SageMakerResponse, original: Original) -> ActionResult:
     schedule = _schedule(response)
     config = response._get_param("MonitoringScheduleConfig")
+    _check_expression(config)
     schedule.monitoring_type, schedule.endpoint = _endpoint_of(response, config)
     schedule.config, schedule.modified = config, utcnow()
     return ActionResult({"MonitoringScheduleArn": schedule.arn})
@@ -133,6 +150,19 @@ create_data_quality_job_definition = unique(
 )
 
 
+def delete_data_quality_job_definition(response: SageMakerResponse, original: Original) -> Any:
+    name = response._get_param("JobDefinitionName")
+    users = [
+        s.name
+        for s in ext(response).schedules.values()
+        if s.config.get("MonitoringJobDefinitionName") == name
+    ]
+    if users:
+        raise ResourceInUseException(f"Job definition {name} is used by monitoring schedule {users[0]}.")
+    assert original is not None
+    return original()
+
+
 ACTIONS = {
     "create_monitoring_schedule": create_monitoring_schedule,
     "describe_monitoring_schedule": describe_monitoring_schedule,
@@ -140,4 +170,5 @@ ACTIONS = {
     "delete_monitoring_schedule": delete_monitoring_schedule,
     "list_monitoring_schedules": list_monitoring_schedules,
     "create_data_quality_job_definition": create_data_quality_job_definition,
+    "delete_data_quality_job_definition": delete_data_quality_job_definition,
 }

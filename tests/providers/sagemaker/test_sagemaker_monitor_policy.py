@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from sagemaker_helpers import client, fake_credentials, register_version
+from sagemaker_monitor_project import ok
 
 from mlops_decl.providers.sagemaker.testserver import SageMakerServer
 from mlops_decl.testing.project import cli, state_ids
@@ -43,12 +44,6 @@ def project(root: Path, server: SageMakerServer, floor: float = 0.7) -> None:
     }
     root.mkdir(parents=True, exist_ok=True)
     (root / "mlops.yaml").write_text(json.dumps(config, indent=2))
-
-
-def ok(root: Path, *args: str) -> str:
-    run = cli(root, *args)
-    assert run.rc == 0, run.output
-    return run.output
 
 
 def group_tags(server: SageMakerServer, group: str) -> dict[str, str]:

@@ -1,0 +1,1 @@
+"""What the monitor kind keeps on SageMaker: its baseline files and job definition."""
