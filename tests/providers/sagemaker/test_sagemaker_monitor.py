@@ -17,6 +17,7 @@ from sagemaker_monitor_project import (
     attributes,
     capture,
     clear_captures,
+    csv_of,
     ok,
     project,
     report,
@@ -72,7 +73,9 @@ def test_drift_on_captured_requests_retrains_through_the_gates(aws: SageMakerSer
     assert [f["name"] for f in baseline["features"]] == FEATURES
     assert baseline["dataset"]["item_count"] == 400
 
-    capture(aws, endpoint, rows(300, seed=2))  # the same population: no drift, no retrain
+    # the same population, scored through the endpoint (its captures are base64 JSON bodies)
+    (root / "now.csv").write_bytes(csv_of(rows(300, seed=2), FEATURES))
+    ok(root, "predict", "endpoint.api", "--data", "now.csv")
     calm = report(root, "monitor.drift")
     assert calm["dataset_drift"] is False and calm["on_drift"] is None, calm
     assert calm["rows"]["current"] == 300 and "captured inputs" in calm["data"]
