@@ -37,6 +37,7 @@ def project(root: Path, server: SageMakerServer, floor: float = 0.7) -> None:
                     "gates": [
                         {"type": "metric_threshold", "metric": "auc", "min": floor},
                         {"type": "metric_threshold", "metric": "f1", "min": 0.5},
+                        {"type": "champion_comparison", "metric": "auc", "min_delta": 0.0},
                     ],
                 }
             },
@@ -96,6 +97,7 @@ def test_gates_promote_a_better_version_and_block_a_worse_one(aws: SageMakerServ
     register_version(aws, group, {"auc": 0.6, "f1": 0.7})  # below the auc floor
     register_version(aws, group, {"auc": 0.9, "f1": 0.4})  # below the f1 floor
     register_version(aws, group, {"auc": 0.9, "f1": 0.8})
+    register_version(aws, group, {"auc": 0.85, "f1": 0.9})  # above both floors, below the champion
 
     first = ok(root, "promote", "model.churn", "--version", "1")
     assert group_tags(aws, group)["mlops-decl:alias:champion"] == "1", first
@@ -110,3 +112,8 @@ def test_gates_promote_a_better_version_and_block_a_worse_one(aws: SageMakerServ
     ok(root, "promote", "model.churn", "--version", "4")
     assert group_tags(aws, group)["mlops-decl:alias:champion"] == "4"
     assert approval(aws, group, 4) == "Approved"
+
+    worse = cli(root, "promote", "model.churn", "--version", "5")  # compared with v4 as logged
+    assert "champion" in worse.output and "not promoted" in worse.output.lower(), worse.output
+    assert group_tags(aws, group)["mlops-decl:alias:champion"] == "4"
+    assert approval(aws, group, 5) != "Approved"
