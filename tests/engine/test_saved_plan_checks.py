@@ -156,3 +156,19 @@ def test_a_plan_with_drift_and_a_sensitive_variable_applies(tmp_path: Path) -> N
     assert "hunter22" not in (tmp_path / "tf.plan").read_text()
     res = p.ok("apply", "tf.plan", env=env)
     assert "Apply complete! Resources: 0 added, 1 changed" in res.out, res.out
+
+
+def test_show_planfile_says_what_the_plan_was_made_with(tmp_path: Path) -> None:
+    extra = "variables:\n  note: {type: string, default: x}\n  secret: {type: string, sensitive: true}\n"
+    p = dataset_project(tmp_path, ["a", "b"], extra=extra)
+    env = {"MLOPS_VAR_secret": "hunter22"}
+    p.ok("plan", "-out", "tf.plan", "-var", "note=reviewed", "-target", "dataset.a", env=env)
+    out = p.ok("show", "tf.plan").out
+    made = out.split("Made with:\n", 1)[1]
+    assert made.splitlines() == [
+        "  mode: normal",
+        '  var.note = "reviewed"',
+        "  var.secret = (sensitive)",
+        "  -target dataset.a",
+    ], out
+    assert "hunter22" not in out

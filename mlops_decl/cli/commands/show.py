@@ -22,7 +22,7 @@ from mlops_decl.cli.output import echo_json, handle_errors
 @handle_errors
 def show(planfile: str | None, as_json: bool) -> None:
     """Show the state, or a saved plan."""
-    from mlops_decl.cli.views.plan_human import render_plan
+    from mlops_decl.cli.views.plan_human import render_inputs, render_plan
     from mlops_decl.cli.views.plan_json import plan_json
     from mlops_decl.cli.views.state_human import render_outputs, render_resource
 
@@ -31,7 +31,7 @@ def show(planfile: str | None, as_json: bool) -> None:
         if as_json:
             echo_json(plan_json(p))
         else:
-            click.echo(render_plan(p), nl=False)
+            click.echo(render_plan(p) + render_inputs(p), nl=False)
         return
     store, _ = backend_for(Path.cwd())
     st = store.read()

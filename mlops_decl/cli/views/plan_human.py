@@ -184,3 +184,13 @@ def render_plan(plan: Plan) -> str:
                 before = "(sensitive value)" if o.get("sensitive") else fmt_value(o.get("before"))
                 out.append(f"  {sym} {name} = {before} -> {after}")
     return "\n".join(out) + "\n"
+
+
+def render_inputs(plan: Plan) -> str:
+    """What a saved plan was made with: apply derives its changes from these and the recorded
+    configuration, and cannot tell whether they were the ones meant (mlops_decl/plan_verify.py)."""
+    lines = [f"  mode: {plan.mode}"]
+    lines += [f"  var.{k} = {json.dumps(v, default=str)}" for k, v in sorted(plan.variables.items())]
+    lines += [f"  var.{k} = (sensitive)" for k in sorted(plan.sensitive_variables)]
+    lines += [f"  -target {a}" for a in plan.targets] + [f"  -replace {a}" for a in plan.replace]
+    return "\nMade with:\n" + "\n".join(lines) + "\n"
