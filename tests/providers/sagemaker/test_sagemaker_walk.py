@@ -1,6 +1,7 @@
 """examples/sagemaker as a user walks it (its README.md), through the CLI, against the extended
 moto server: apply, re-plan to no change, run the pipeline, promote through the gates, serve and
-predict (captured to S3), change the endpoint's instance count in place, and destroy. The only difference from AWS is
+predict (captured to S3), change the endpoint's instance count in place, detect drift on the
+captured requests, retrain, promote, serve the new version, and destroy. The only difference from AWS is
 AWS_ENDPOINT_URL, which points boto3 at the double; the example's files are used unchanged."""
 
 from __future__ import annotations
@@ -64,6 +65,14 @@ def set_replicas(root: Path, n: int) -> None:
     (root / "ml.yaml").write_text(text.replace(old[0], f"      replicas: {n}"))
 
 
+def clear_captures(server: SageMakerServer) -> None:
+    """Forget what was captured so far, as a monitor's window would start after it."""
+    s3 = client(server, "s3")
+    listed = s3.list_object_versions(Bucket="churn-ml-artifacts", Prefix="mlops/capture/")
+    for v in listed.get("Versions", []):
+        s3.delete_object(Bucket="churn-ml-artifacts", Key=v["Key"], VersionId=v["VersionId"])
+
+
 def endpoint(sm: Any, root: Path) -> dict[str, Any]:
     live: dict[str, Any] = sm.describe_endpoint(EndpointName=state_ids(root)["endpoint.churn_api"])
     return live
@@ -83,6 +92,7 @@ def test_the_sagemaker_example_walks_from_apply_to_destroy(walk: tuple[Path, Sag
         "training_pipeline.churn_training",
         "registry_policy.churn_gates",
         "endpoint.churn_api",
+        "monitor.churn_drift",
     }
     assert sm.list_endpoints()["Endpoints"] == []  # pending_model until a version is promoted
     no_changes(root)
@@ -100,6 +110,10 @@ def test_the_sagemaker_example_walks_from_apply_to_destroy(walk: tuple[Path, Sag
     live = endpoint(sm, root)
     assert live["EndpointStatus"] == "InService"
     assert live["DataCaptureConfig"]["EnableCapture"] is True
+    # The monitor learns that its endpoint is deployed by reading it: the next plan schedules it.
+    planned = cli(root, "plan", "--detailed-exitcode")
+    assert planned.rc == 2 and '"endpoint_ready" -> "Scheduled"' in planned.output, planned.output
+    ok(root, "apply", "--auto-approve")
     no_changes(root)
 
     shutil.copy(DATA / "score_me.csv", root / "score_me.csv")
@@ -126,12 +140,32 @@ def test_the_sagemaker_example_walks_from_apply_to_destroy(walk: tuple[Path, Sag
     again = json_of(ok(root, "predict", "endpoint.churn_api", "--data", "score_me.csv", "--json"))
     assert again["predictions"] == scored["predictions"]  # the same version, now on two instances
 
+    schedule = sm.describe_monitoring_schedule(MonitoringScheduleName=state_ids(root)["monitor.churn_drift"])
+    assert schedule["MonitoringScheduleConfig"]["ScheduleConfig"]["ScheduleExpression"] == "cron(0 * ? * * *)"
+
+    # Customers as they look later: scored through the endpoint, their requests captured to S3,
+    # then checked against the training table. Drift retrains, the gates pass, the alias moves.
+    clear_captures(server)
+    shutil.copy(DATA / "customers_shifted.csv", root / "later.csv")
+    ok(root, "predict", "endpoint.churn_api", "--data", "later.csv")
+    checked = json_of(ok(root, "monitor", "check", "monitor.churn_drift", "--json"))
+    assert checked["dataset_drift"] is True and "captured inputs" in checked["data"], checked
+    assert checked["on_drift"]["retrained"] is True, checked
+    assert checked["on_drift"]["promotion"] == {"promoted": True, "version": 2}, checked
+    planned = cli(root, "plan", "--detailed-exitcode")
+    assert planned.rc == 2 and "serving_version" in planned.output, planned.output
+    ok(root, "apply", "--auto-approve")
+    served = json_of(ok(root, "predict", "endpoint.churn_api", "--data", "score_me.csv", "--json"))
+    assert served["version"] == 2 and endpoint(sm, root)["EndpointStatus"] == "InService"
+    no_changes(root)
+
     ok(root, "destroy", "--auto-approve")
     assert state_ids(root) == {}
     assert sm.list_endpoints()["Endpoints"] == [] and sm.list_endpoint_configs()["EndpointConfigs"] == []
     assert sm.list_models()["Models"] == []
     assert sm.list_pipelines()["PipelineSummaries"] == []
     assert sm.list_model_package_groups()["ModelPackageGroupSummaryList"] == []
+    assert sm.list_monitoring_schedules()["MonitoringScheduleSummaries"] == []
 
 
 def test_the_double_on_its_own_starts_with_the_buckets_and_data_the_readme_names(tmp_path: Path) -> None:
