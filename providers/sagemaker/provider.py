@@ -1,5 +1,7 @@
 """The SageMaker provider (boto3): datasets in S3, models as Model Package Groups (versions,
-evidence, approvals and aliases as runtime actions), endpoints serving a model's alias.
+evidence, approvals and aliases as runtime actions), endpoints serving a model's alias,
+registry policies kept on the group, monitors as data-quality schedules on an endpoint, and
+pipeline schedules on EventBridge Scheduler.
 
 Light to import: `validate` reads the schema from the class; handlers load at configure and
 boto3 only on the first call.

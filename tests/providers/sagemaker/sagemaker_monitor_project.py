@@ -76,7 +76,13 @@ def served() -> Iterator[SageMakerServer]:
         yield server
 
 
-def project(root: Path, server: SageMakerServer, schedule: str = "@daily", floor: float = 0.8) -> None:
+def project(
+    root: Path,
+    server: SageMakerServer,
+    schedule: str = "@daily",
+    floor: float = 0.8,
+    monitor_block: dict[str, Any] | None = None,
+) -> None:
     config = {
         "project": "shop",
         "default_provider": "sagemaker",
@@ -128,6 +134,7 @@ def project(root: Path, server: SageMakerServer, schedule: str = "@daily", floor
                     "features": FEATURES,
                     "schedule": schedule,
                     "on_drift": {"retrain": "${training_pipeline.train}", "cooldown": "1m"},
+                    **({"sagemaker": monitor_block} if monitor_block else {}),
                 }
             },
         },

@@ -73,6 +73,21 @@ def test_drift_on_captured_requests_retrains_through_the_gates(aws: SageMakerSer
     assert [f["name"] for f in baseline["features"]] == FEATURES
     assert baseline["dataset"]["item_count"] == 400
 
+    # in place: the schedule moves onto a new job definition, and the old one goes after
+    project(root, aws, schedule="0 */6 * * *", monitor_block={"instance_type": "ml.c5.xlarge"})
+    plan = cli(root, "plan", "--detailed-exitcode")
+    assert plan.rc == 2 and "1 to change" in plan.output and "0 to replace" in plan.output, plan.output
+    ok(root, "apply", "--auto-approve")
+    config = sm.describe_monitoring_schedule(MonitoringScheduleName=state_ids(root)["monitor.drift"])[
+        "MonitoringScheduleConfig"
+    ]
+    assert config["ScheduleConfig"]["ScheduleExpression"] == "cron(0 0/6 ? * * *)"
+    jobs = sm.list_data_quality_job_definitions()["JobDefinitionSummaries"]
+    assert [j["MonitoringJobDefinitionName"] for j in jobs] == [config["MonitoringJobDefinitionName"]]
+    job = sm.describe_data_quality_job_definition(JobDefinitionName=config["MonitoringJobDefinitionName"])
+    assert job["JobResources"]["ClusterConfig"]["InstanceType"] == "ml.c5.xlarge"
+    assert cli(root, "plan", "--detailed-exitcode").rc == 0
+
     # the same population, scored through the endpoint (its captures are base64 JSON bodies)
     (root / "now.csv").write_bytes(csv_of(rows(300, seed=2), FEATURES))
     ok(root, "predict", "endpoint.api", "--data", "now.csv")
