@@ -164,3 +164,25 @@ def test_the_provider_calls_are_counted_with_botocore_event_hooks(server: SageMa
     assert got["attempts"]["sagemaker.ListEndpoints"] == 5
     assert got["errors"] == {"sagemaker.ListEndpoints": 1}
     assert server.requests == sum(got["attempts"].values())
+
+
+def test_a_held_call_is_done_on_the_server_before_its_client_hears(server: SageMakerServer, sm: Any) -> None:
+    import threading
+
+    server.faults.hold("CreateModelPackageGroup", nth=2)
+    sm.create_model_package_group(ModelPackageGroupName="first")  # the first one passes
+    answers: list[str] = []
+    caller = threading.Thread(
+        target=lambda: answers.append(
+            sm.create_model_package_group(ModelPackageGroupName="second")["ModelPackageGroupArn"]
+        )
+    )
+    caller.start()
+    assert server.faults.holding.wait(30)
+    other = client(server, "sagemaker")  # another connection sees it made, its caller not told
+    assert other.describe_model_package_group(ModelPackageGroupName="second")["ModelPackageGroupStatus"]
+    assert answers == [] and caller.is_alive()
+    server.faults.release()
+    caller.join(30)
+    assert answers and answers[0].endswith("/second")
+    sm.create_model_package_group(ModelPackageGroupName="third")  # nothing held any more
