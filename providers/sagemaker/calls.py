@@ -7,12 +7,15 @@
 `before-call` fires once per API call (whatever botocore's retries do underneath),
 `before-send` once per HTTP attempt, `after-call` with the answer's status; so `calls`
 counts what the provider asked for, `attempts` what went on the wire, `errors` the calls
-that ended in an error answer (a throttle that botocore's retries did not absorb).
+that ended in an error answer (a throttle that botocore's retries did not absorb), and
+`span()` the seconds from the first call's start to the last call's answer (the time a
+plan spends on the API, without the process's start and the engine's own work).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +30,8 @@ class CallCounter:
         self.calls: Counter[str] = Counter()  # "service.Operation" -> API calls
         self.attempts: Counter[str] = Counter()  # -> HTTP attempts, retries included
         self.errors: Counter[str] = Counter()  # -> calls whose final answer was an error
+        self._first: float | None = None  # time.monotonic() of the first call's start
+        self._last: float | None = None  # and of the last answer
 
     def attach(self, service: str, client: Any) -> None:
         """Count this client's calls (a CLIENT_HOOKS hook)."""
@@ -42,6 +47,9 @@ class CallCounter:
 
     def _before_call(self, event_name: str, **kwargs: Any) -> None:
         self._bump(self.calls, event_name)
+        with self._lock:
+            if self._first is None:
+                self._first = time.monotonic()
 
     def _before_send(self, event_name: str, **kwargs: Any) -> None:
         self._bump(self.attempts, event_name)
@@ -49,6 +57,15 @@ class CallCounter:
     def _after_call(self, event_name: str, http_response: Any = None, **kwargs: Any) -> None:
         if http_response is not None and int(getattr(http_response, "status_code", 200)) >= 300:
             self._bump(self.errors, event_name)
+        with self._lock:
+            self._last = time.monotonic()
+
+    def span(self) -> float:
+        """Seconds from the first call's start to the last answer (0 before any)."""
+        with self._lock:
+            if self._first is None or self._last is None:
+                return 0.0
+            return self._last - self._first
 
     def total(self) -> int:
         with self._lock:
@@ -57,6 +74,10 @@ class CallCounter:
     def snapshot(self) -> dict[str, dict[str, int]]:
         with self._lock:
             return {"calls": dict(self.calls), "attempts": dict(self.attempts), "errors": dict(self.errors)}
+
+    def report(self) -> dict[str, Any]:
+        """snapshot() and the span, as JSON (what a benchmark's driver writes)."""
+        return {**self.snapshot(), "span": self.span()}
 
 
 @contextmanager

@@ -68,6 +68,11 @@ class Clients:
         )
 
     def client(self, service: str) -> Any:
+        # Built once, then only read: a refresh's threads never wait on the lock while
+        # another service's client is being built (that takes a few hundred ms).
+        found = self._clients.get(service)
+        if found is not None:
+            return found
         with self._lock:
             found = self._clients.get(service)
             if found is None:
