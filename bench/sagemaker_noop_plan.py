@@ -3,15 +3,19 @@ latency overlaps.
 
 N resources on the sagemaker provider (datasets as S3 objects and models as Model Package
 Groups, half each) against its test double (`python -m mlops_decl.providers.sagemaker.
-testserver`, moto's server extended), applied once; then a no-op `plan` is timed twice in
-fresh processes: the anchor with no added latency (the engine's and boto3's own cost), and
-with `--latency-ms` added to every call by the double (its faults control route). The plan's
-calls are counted on the client side with botocore's event hooks
-(mlops_decl.providers.sagemaker.calls) and on the server side by the double.
+testserver`, moto's server extended, in a process of its own), applied once; then a no-op
+`plan` is timed in fresh processes: with `--no-refresh` (start-up, config, state and diff:
+no API call), with no added latency (the anchor: the engine's, boto3's and the double's own
+cost), and with `--latency-ms` added to every call by the double (its faults control
+route). The plan's calls are counted on the client side with botocore's event hooks
+(mlops_decl.providers.sagemaker.calls), which also time the API phase (the first call's
+start to the last answer), and on the server side by the double. Bytecode is compiled
+first, as a regular `pip install` does.
 
 ideal = calls x latency / parallelism, where parallelism is the smaller of --parallelism and
 the provider's own limit (SageMakerProvider.concurrency). Targets: at most 2 calls per
-resource, and the time the latency adds (plan at latency - anchor) within 20% of the ideal.
+resource, and the plan's API phase at latency within 20% of the ideal. The whole command's
+wall time is that phase plus the no-refresh cost; both are printed against the ideal.
 
   python bench/sagemaker_noop_plan.py                  # N=200, 50 ms, parallelism 10
   python bench/sagemaker_noop_plan.py --parallelism 10,16 --runs 3
@@ -32,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _util import print_machine, run_measured, table  # noqa: E402
+from _util import ensure_bytecode, mlops_argv, print_machine, run_measured, table  # noqa: E402
 
 CONCURRENCY = 16  # SageMakerProvider.concurrency: at most this many calls at once
 ENV = {
@@ -53,7 +57,7 @@ with counting() as counter:
     except SystemExit as exc:
         rc = exc.code if isinstance(exc.code, int) else 1
 with open(sys.argv[1], "w") as f:
-    json.dump(counter.snapshot(), f)
+    json.dump(counter.report(), f)
 sys.exit(rc)
 """
 
@@ -75,7 +79,9 @@ def start_double() -> tuple[subprocess.Popen[str], str]:
 
 def faults(url: str, body: dict[str, object] | None = None) -> dict[str, object]:
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(f"{url}/moto-api/mlops/faults", data=data, method="POST" if data else "GET")
+    request = urllib.request.Request(
+        f"{url}/moto-api/mlops/faults", data=data, method="POST" if data else "GET"
+    )
     with urllib.request.urlopen(request) as answer:
         got: dict[str, object] = json.loads(answer.read())
         return got
@@ -102,14 +108,18 @@ def make_project(root: Path, url: str, n: int) -> None:
 
 
 def _keys() -> dict[str, str]:
-    return {"aws_access_key_id": ENV["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": ENV["AWS_SECRET_ACCESS_KEY"]}
+    return {
+        "aws_access_key_id": ENV["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": ENV["AWS_SECRET_ACCESS_KEY"],
+    }
 
 
-def counted(root: Path, out: Path, *args: str) -> tuple[float, int, int]:
-    """(wall seconds, botocore calls, HTTP attempts) of `mlops-decl ARGS` in a fresh process."""
+def counted(root: Path, out: Path, *args: str) -> tuple[float, int, float]:
+    """(wall seconds, botocore calls, seconds of the API phase) of `mlops-decl ARGS` in a
+    fresh process."""
     run = run_measured([sys.executable, "-c", DRIVER, str(out), *args], root, ENV).check()
     got = json.loads(out.read_text())
-    return run.wall, sum(got["calls"].values()), sum(got["attempts"].values())
+    return run.wall, sum(got["calls"].values()), float(got["span"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print_machine()
     print(f"{args.n} sagemaker resources (datasets and models), no-op plan, fastest of {args.runs}\n")
+    ensure_bytecode(mlops_argv())
     work = Path(tempfile.mkdtemp(prefix="mlops-bench-sagemaker-"))
     proc, url = start_double()
     try:
@@ -135,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         out = work / "calls.json"
         wall, calls, _ = counted(root, out, "apply", "--auto-approve", "--parallelism", str(max(levels)))
         print(f"apply (setup): {wall:.2f} s, {calls} calls")
+        fixed = min(counted(root, out, "plan", "--no-refresh")[0] for _ in range(args.runs))
+        print(f"plan --no-refresh (start-up, config, state, diff; no API call): {fixed:.2f} s")
 
         rows = []
         ok = True
@@ -149,14 +162,13 @@ def main(argv: list[str] | None = None) -> int:
                 before = int(faults(url)["requests"])  # type: ignore[call-overload]
                 got = counted(root, out, *argv)
                 served = int(faults(url)["requests"]) - before  # type: ignore[call-overload]
-                if best is None or got[0] < best[0][0]:
+                if best is None or got[2] < best[0][2]:
                     best = (got, served)
             assert best is not None
-            (wall, calls, attempts), served = best
+            (wall, calls, span), served = best
             ideal = calls * latency / effective
-            added = (wall - anchor) / ideal
             per = calls / args.n
-            ok = ok and per <= 2 and abs(added - 1) <= 0.2
+            ok = ok and per <= 2 and abs(span / ideal - 1) <= 0.2
             rows.append(
                 [
                     p,
@@ -166,9 +178,11 @@ def main(argv: list[str] | None = None) -> int:
                     f"{per:.2f}",
                     f"{anchor:.2f}",
                     f"{wall:.2f}",
+                    f"{span:.2f}",
                     f"{ideal:.2f}",
+                    f"{span / ideal:.2f}x",
                     f"{wall / ideal:.2f}x",
-                    f"{added:.2f}x",
+                    f"{(wall - fixed) / ideal:.2f}x",
                 ]
             )
         print()
@@ -182,9 +196,11 @@ def main(argv: list[str] | None = None) -> int:
                     "calls/resource",
                     "anchor s",
                     f"{args.latency_ms:g} ms s",
+                    "API phase s",
                     "ideal s",
+                    "API/ideal",
                     "wall/ideal",
-                    "(wall-anchor)/ideal",
+                    "(wall-no-refresh)/ideal",
                 ],
                 rows,
             )
@@ -192,8 +208,9 @@ def main(argv: list[str] | None = None) -> int:
         print(
             "\ncalls: counted with botocore's event hooks in the plan's process; served: answered "
             "by the double.\nideal = calls x latency / effective parallelism; anchor = the same "
-            "plan without latency.\ntargets (at most 2 calls per resource, (wall-anchor)/ideal "
-            f"within 20%): {'met' if ok else 'missed'}"
+            "plan without latency;\nAPI phase = the first call's start to the last answer "
+            "(botocore's event hooks).\ntargets (at most 2 calls per resource, API phase within "
+            f"20% of the ideal): {'met' if ok else 'missed'}"
         )
     finally:
         proc.terminate()

@@ -34,7 +34,7 @@ def run_bench(script: str, *args: str) -> str:
         ("engine_vs_terraform.py", ["validate", "replan", "destroy", "chain 20", "fanout 20", "peak MiB"]),
         ("startup.py", ["mlops-decl --help", "mlops-decl validate (examples/quickstart)", "median ms"]),
         ("refresh_latency.py", ["0 ms (anchor)", "wall/ideal", "parallelism"]),
-        ("sagemaker_noop_plan.py", ["calls/resource", "(wall-anchor)/ideal", "botocore's event hooks"]),
+        ("sagemaker_noop_plan.py", ["calls/resource", "API/ideal", "botocore's event hooks"]),
         (
             "drift_vs_evidently.py",
             ["20,000 rows", "mlops-decl local: profile at apply", "check process peak RSS"],
