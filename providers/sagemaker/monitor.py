@@ -63,8 +63,16 @@ COMPUTED = (
     "status",
     "reference_profile",
 )
-NO_ENDPOINT, PENDING, READY = "no_endpoint", "pending_endpoint", "endpoint_ready"
+NO_ENDPOINT, PENDING, READY, SCHEDULED = "no_endpoint", "pending_endpoint", "endpoint_ready", "scheduled"
 DEFAULT_SCHEDULE = "@hourly"
+
+
+def status_of(schedule: dict[str, Any]) -> str:
+    """The schedule's status in the monitor's words: a schedule SageMaker is still setting up
+    (Pending) is scheduled already, so that an update, which passes through Pending, comes
+    back as planned."""
+    found = str(schedule.get("MonitoringScheduleStatus") or SCHEDULED)
+    return SCHEDULED if found in ("Pending", "Scheduled") else found.lower()
 
 
 class MonitorHandler(SageMakerHandler):
@@ -130,7 +138,7 @@ class MonitorHandler(SageMakerHandler):
         if desired.get("endpoint"):
             status = prior.get("status")
             if status == READY:  # the endpoint is deployed now: the update schedules the monitor
-                planned.update(status="Scheduled", job_definition=UNKNOWN, schedule_arn=UNKNOWN)
+                planned.update(status=SCHEDULED, job_definition=UNKNOWN, schedule_arn=UNKNOWN)
             elif status == PENDING:
                 planned.update(status=PENDING, job_definition=None, schedule_arn=None)
             else:
@@ -204,7 +212,7 @@ class MonitorHandler(SageMakerHandler):
         if fields.get("endpoint") and schedule is not None:
             config = schedule.get("MonitoringScheduleConfig") or {}
             status, job, arn = (
-                schedule["MonitoringScheduleStatus"],
+                status_of(schedule),
                 config.get("MonitoringJobDefinitionName"),
                 schedule["MonitoringScheduleArn"],
             )
@@ -287,7 +295,7 @@ class MonitorHandler(SageMakerHandler):
             old = (prior or {}).get("job_definition")
             if old and old != job:  # only now: the schedule no longer names it
                 jobs.drop_job_definition(self.clients, old)
-            status = str((jobs.describe_schedule(self.clients, name) or {}).get("MonitoringScheduleStatus"))
+            status = status_of(jobs.describe_schedule(self.clients, name) or {})
         elif endpoint:
             status = PENDING
         return {

@@ -184,7 +184,7 @@ _MONITOR = KindSchema(
         "schedule_arn": {**_NULLABLE, "description": "the monitoring schedule"},
         "status": {
             "type": "string",
-            "description": "the schedule's status, pending_endpoint, endpoint_ready or no_endpoint",
+            "description": "scheduled, stopped or failed (the schedule's), pending_endpoint, endpoint_ready or no_endpoint",
         },
         "reference_profile": {"type": "object", "description": "the engine's profile of the baseline"},
     },

@@ -61,7 +61,7 @@ def test_drift_on_captured_requests_retrains_through_the_gates(aws: SageMakerSer
 
     sm, s3 = client(aws, "sagemaker"), client(aws, "s3")
     monitor, endpoint = attributes(root, "monitor.drift"), state_ids(root)["endpoint.api"]
-    assert monitor["status"] == "Scheduled"
+    assert monitor["status"] == "scheduled"
     schedule = sm.describe_monitoring_schedule(MonitoringScheduleName=state_ids(root)["monitor.drift"])
     config = schedule["MonitoringScheduleConfig"]
     assert config["ScheduleConfig"]["ScheduleExpression"] == "cron(0 0 ? * * *)"

@@ -112,7 +112,7 @@ def test_the_sagemaker_example_walks_from_apply_to_destroy(walk: tuple[Path, Sag
     assert live["DataCaptureConfig"]["EnableCapture"] is True
     # The monitor learns that its endpoint is deployed by reading it: the next plan schedules it.
     planned = cli(root, "plan", "--detailed-exitcode")
-    assert planned.rc == 2 and '"endpoint_ready" -> "Scheduled"' in planned.output, planned.output
+    assert planned.rc == 2 and '"endpoint_ready" -> "scheduled"' in planned.output, planned.output
     ok(root, "apply", "--auto-approve")
     no_changes(root)
 
