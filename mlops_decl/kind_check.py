@@ -12,9 +12,8 @@ import functools
 from collections.abc import Iterable
 from typing import Any
 
-from pydantic_core import SchemaSerializer, SchemaValidator, ValidationError
-
 from mlops_decl import kind_rules
+from mlops_decl.core_validator import SchemaSerializer, SchemaValidator, ValidationError
 from mlops_decl.kinds_compiled import SCHEMAS
 
 __all__ = ["ValidationError", "errors", "field_defaults", "field_names", "fields_at", "to_json", "validate"]
@@ -94,8 +93,35 @@ def errors(name: str, data: Any) -> list[Any]:
 
 
 def to_json(name: str, value: dict[str, Any], exclude: Iterable[str] = ()) -> dict[str, Any]:
-    """A validated document as JSON-ready values (what model_dump(mode="json") gives)."""
-    return _serializer(name).to_python(value, mode="json", exclude=set(exclude) or None)
+    """A validated document as JSON-ready values (what model_dump(mode="json") gives).
+
+    A document of plain JSON values (what YAML almost always gives) is copied in Python: the
+    serializer's first call imports pydantic-core's whole Python layer, which `validate` and
+    `plan` otherwise never need. Anything else (a YAML date, a tuple, inf) takes the serializer."""
+    skip = set(exclude)
+    copied = {k: _json_copy(v) for k, v in value.items() if k not in skip}
+    if _NOT_PLAIN in copied.values():
+        return _serializer(name).to_python(value, mode="json", exclude=skip or None)
+    return copied
+
+
+_NOT_PLAIN: Any = object()
+_SCALARS = (str, int, bool, type(None))
+
+
+def _json_copy(value: Any) -> Any:
+    """A fresh copy of dicts (str keys), lists and JSON scalars, or _NOT_PLAIN at the top when
+    anything in it needs the serializer."""
+    kind = type(value)
+    if kind in _SCALARS or (kind is float and value - value == 0):  # finite: inf/nan become null
+        return value
+    if kind is list:
+        items = [_json_copy(v) for v in value]
+        return _NOT_PLAIN if _NOT_PLAIN in items else items
+    if kind is dict and all(type(k) is str for k in value):
+        mapped = {k: _json_copy(v) for k, v in value.items()}
+        return _NOT_PLAIN if _NOT_PLAIN in mapped.values() else mapped
+    return _NOT_PLAIN
 
 
 def _typed_dict(name: str) -> dict[str, Any]:

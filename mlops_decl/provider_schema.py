@@ -115,7 +115,7 @@ def errors(schema: JSONSchema, value: Any) -> list[dict[str, Any]]:
     """pydantic-core's error dicts for `value` (loc, type, msg, input, ctx); empty when valid."""
     import json  # the cache key; json is not otherwise loaded by `validate`
 
-    from pydantic_core import ValidationError
+    from mlops_decl.core_validator import ValidationError
 
     try:
         _validator(json.dumps(schema, sort_keys=True)).validate_python(value)
@@ -128,7 +128,7 @@ def errors(schema: JSONSchema, value: Any) -> list[dict[str, Any]]:
 def _validator(text: str) -> Any:
     import json
 
-    from pydantic_core import SchemaValidator
+    from mlops_decl.core_validator import SchemaValidator
 
     return SchemaValidator(to_core(json.loads(text)))
 

@@ -12,9 +12,8 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from pydantic_core import ValidationError
-
 from mlops_decl.config.yaml_source import PathKey, Positions
+from mlops_decl.core_validator import ValidationError
 from mlops_decl.diagnostics import Diagnostic
 from mlops_decl.kind_rules import PATTERNS
 
