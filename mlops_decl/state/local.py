@@ -20,8 +20,6 @@ import copy
 import fcntl
 import json
 import os
-import shutil
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -216,6 +214,8 @@ class LocalStateStore(journal.Recorder):
     def _write_snapshot(self, state: State) -> None:
         """Atomically make state.json hold state, keep the old one as .backup, empty the journal."""
         data = _dump_state(state.to_json())
+        import tempfile  # only when writing: a read-only command does without
+
         ensure_dir(self.path.parent)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=temp_prefix(self.path), suffix=".tmp")
         try:
@@ -250,6 +250,8 @@ class LocalStateStore(journal.Recorder):
         try:
             os.link(self.path, tmp)  # O(1): the old inode lives on under the backup name
         except OSError:  # a filesystem without hard links
+            import shutil
+
             shutil.copyfile(self.path, tmp)
             os.chmod(tmp, 0o600)
         os.replace(tmp, self.backup_path)

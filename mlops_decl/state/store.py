@@ -6,9 +6,7 @@ Every backend (local now, s3 later) implements both and must pass the same tests
 from __future__ import annotations
 
 import contextlib
-import getpass
 import os
-import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -96,9 +94,11 @@ class LockInfo:
 
     @classmethod
     def new(cls, operation: str, path: str | Path) -> LockInfo:
+        import getpass  # here, not at import: plan and validate start faster
+
         from mlops_decl import __version__
 
-        host = socket.gethostname()
+        host = os.uname().nodename if hasattr(os, "uname") else _hostname()
         try:
             user = getpass.getuser()
         except (KeyError, OSError):  # no passwd entry, e.g. in some containers
@@ -283,3 +283,9 @@ def check_push(current: State, incoming: State, force: bool) -> None:
             f"cannot push: the file differs from the state but has the same serial {current.serial}; "
             "one of them was changed by hand"
         )
+
+
+def _hostname() -> str:
+    import socket
+
+    return socket.gethostname()

@@ -162,14 +162,14 @@ def schedule_status(ws) -> str:
 
 def policy_status(ws, store) -> str:
     """For each applied registry_policy: which gates its model's newest unpromoted version passes."""
-    from mlops_decl.runtime import Runtime
-
     if not any(rc.kind == "registry_policy" for rc in ws.project.resources.values()):
         return ""  # nothing to show: skip re-reading the state
     state = store.read()
     policies = sorted(a for a, rs in state.resources.items() if rs.kind == "registry_policy")
     if not policies:
         return ""
+    from mlops_decl.runtime import Runtime  # the action catalog and results: only with a policy applied
+
     rt = Runtime(ws, state, emit=lambda msg: None)
     lines = []
     for address in policies:
