@@ -48,6 +48,7 @@ class Run:
     rc: int
     stdout: str
     stderr: str
+    cpu: float = 0.0  # seconds of user + system CPU: less blurred than wall time by others' load
 
     def check(self, ok: Sequence[int] = (0,)) -> Run:
         if self.rc not in ok:
@@ -84,7 +85,8 @@ def run_measured(
         err.seek(0)
         stdout = out.read().decode(errors="replace")
         stderr = err.read().decode(errors="replace")
-    return Run(list(argv), wall, usage.ru_maxrss / 1024.0, proc.returncode, stdout, stderr)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(list(argv), wall, usage.ru_maxrss / 1024.0, proc.returncode, stdout, stderr, cpu)
 
 
 def median_run(argv: Sequence[str], cwd: Path | str, runs: int, env: dict[str, str] | None = None) -> Run:

