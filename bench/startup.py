@@ -110,8 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     ]
     work = Path(tempfile.mkdtemp(prefix="mlops-bench-startup-"))
     trees = [("", REPO, mlops, None)]
-    if args.against:
-        trees.append((f" [{args.against.name}]", *_other_tree(args.against, mlops)))
+    if args.against:  # both checkouts run alike: python -m mlops_decl, PYTHONPATH=the checkout
+        trees = [
+            ("", *_other_tree(REPO, mlops)),
+            (f" [{args.against.name}]", *_other_tree(args.against, mlops)),
+        ]
     for tag, root, argv0, env in trees:
         for example in ("quickstart", "churn"):
             d = root / "examples" / example
