@@ -21,6 +21,16 @@ from typing import Any
 from mlops_decl.provider import ConfigError
 
 SAMPLE_ROWS = 1000  # data rows read in Python for types; the rest only through a provider's `rest`
+# The shapes of a time pandas reads (ISO 8601, 2026/1/31, 31/01/2026, 20260131, 5 Jan 2026,
+# Jan 5, 2026 ...), with an optional time of day and zone. Python's re and DuckDB's RE2 read it
+# alike: the whole-file check (providers/local/support/csv_scan.py) uses the same text.
+_MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+DATETIME_PATTERN = (
+    r"(?i)\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|\d{8}"
+    rf"|\d{{1,2}}\s+{_MONTH},?(\s+\d{{2,4}})?|{_MONTH}\s+\d{{1,2}}(st|nd|rd|th)?(,?\s+\d{{2,4}})?)"
+    r"([ t]\d{1,2}:\d{2}(:\d{2}([.,]\d+)?)?\s*(am|pm)?)?\s*(z|utc|[+-]\d{2}(:?\d{2})?)?\s*"
+)
+_DATETIME = re.compile(DATETIME_PATTERN)
 _INT = re.compile(r"^\s*[+-]?\d+(\.0*)?\s*$")  # 42, -7, 42.0 (pandas reads 42.0 as an int-able float)
 _BOOL = frozenset({"true", "false", "1", "0", "1.0", "0.0"})
 _SHOWN = 40
@@ -98,7 +108,7 @@ def _fits(dtype: str, value: str) -> bool:
     if dtype == "bool":
         return value.strip().lower() in _BOOL
     if dtype == "datetime":
-        return any(ch.isdigit() for ch in value)  # pandas parses most spellings of a time
+        return _DATETIME.fullmatch(value) is not None
     return True
 
 

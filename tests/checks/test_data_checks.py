@@ -64,6 +64,12 @@ CASES = {
         "feature `monthly_spend` is declared int, but dataset `customers` holds `62.41` in column `monthly_spend`",
         "declare the dtype the column holds",
     ),
+    "datetime-of-decimals": (
+        ("name: monthly_spend, dtype: float", "name: monthly_spend, dtype: datetime"),
+        "feature `monthly_spend` is declared datetime, but dataset `customers` holds `62.41` in column "
+        "`monthly_spend`",
+        "declare the dtype the column holds",
+    ),
     "event-time-of-text": (
         ("event_time: ts", "event_time: plan"),
         "event_time is declared datetime, but dataset `customers` holds `plus` in column `plan` (line 2)",

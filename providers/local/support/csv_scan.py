@@ -15,6 +15,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from mlops_decl.checks.data import DATETIME_PATTERN
+
 from ..client import open_scratch_duckdb
 
 FULL_SCAN_BYTES = 256 * 1024 * 1024
@@ -25,7 +27,9 @@ FITS = {
     "int": r"regexp_full_match({v}, '\s*[+-]?\d+(\.0*)?\s*')",
     "float": "TRY_CAST(trim({v}) AS DOUBLE) IS NOT NULL OR lower(trim({v})) IN ('true', 'false')",
     "bool": "lower(trim({v})) IN ('true', 'false', '1', '0', '1.0', '0.0')",
-    "datetime": r"regexp_matches({v}, '\d')",
+    "datetime": "regexp_full_match({v}, '"
+    + DATETIME_PATTERN.replace("'", "''").replace("{", "{{").replace("}", "}}")
+    + "')",
 }
 
 
