@@ -38,6 +38,7 @@ class ClassInfo:
     problem: str | None = None
     missing_module: str | None = None  # the module is not installed in this Python
     task: str | None = None  # classification | regression, from scikit-learn's mixins
+    params: tuple[str, ...] | None = None  # the constructor's keywords, when its source is certain
 
 
 def syntax_problem(path: str) -> str | None:
@@ -63,7 +64,8 @@ def inspect_class_path(path: str) -> ClassInfo:
 
     saved = cache.lookup(path, origin)
     if saved is not None:
-        return ClassInfo(**saved)
+        params = saved.get("params")
+        return ClassInfo(**{**saved, "params": tuple(params) if params is not None else None})
     resolver = _Resolver(path)
     info = resolver.attribute(module, name)
     files = cache.signatures(resolver.origins) if info.missing_module is None else None
@@ -320,7 +322,7 @@ class _Resolver:
         obj = namespace[name]
         problem = _live_problem(self.path, obj)
         names = [c.__name__ for c in obj.__mro__] if isinstance(obj, type) else []
-        return ClassInfo(problem, task=task_of(names))
+        return ClassInfo(problem, task=task_of(names), params=_live_params(obj) if not problem else None)
 
     def _class(self, module: str, parsed: _Module, name: str) -> ClassInfo:
         found: set[str] = set()
@@ -330,7 +332,8 @@ class _Resolver:
         problem = None
         if lacking and certain:
             problem = f"`{self.path}` is a class without {' and '.join(f'{m}()' for m in lacking)}"
-        return ClassInfo(problem, task=task_of(names))
+        params = None if problem else _init_params(parsed.classes[name][1])
+        return ClassInfo(problem, task=task_of(names), params=params)
 
     def _walk(
         self, module: str, parsed: _Module, name: str, found: set[str], names: list[str], depth: int
@@ -391,6 +394,45 @@ class _Resolver:
             source, orig = parsed.imports[name]
             return self._class_in(source, str(orig), found, names, depth + 1)
         return False
+
+
+def _init_params(body: str) -> tuple[str, ...] | None:
+    """The keywords of a class's own `__init__`, as its source declares them; None when it has
+    none of its own (inherited: not followed) or takes **kwargs, or the source is unclear."""
+    found = re.search(r"^[ \t]+def[ \t]+__init__[ \t]*\(", body, re.M)
+    if found is None:
+        return None
+    depth, start = 0, found.end() - 1
+    for i in range(start, len(body)):
+        depth += {"(": 1, ")": -1}.get(body[i], 0)
+        if depth == 0:
+            break
+    else:
+        return None
+    import ast  # only when reading a class's source: a kept answer needs none of it
+
+    try:
+        tree = ast.parse(f"def f{body[start : i + 1]}: pass")
+    except SyntaxError:
+        return None
+    args = tree.body[0].args  # type: ignore[attr-defined]
+    if args.kwarg is not None:
+        return None
+    names = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
+    return tuple(names[1:] if names[:1] == ["self"] else names)
+
+
+def _live_params(obj: Any) -> tuple[str, ...] | None:
+    """The keywords an imported class's constructor takes; None with **kwargs or no signature."""
+    import inspect
+
+    try:
+        parameters = inspect.signature(obj).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return None
+    return tuple(p.name for p in parameters if p.kind is not p.VAR_POSITIONAL)
 
 
 @lru_cache(maxsize=256)

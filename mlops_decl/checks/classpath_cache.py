@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 # Bump when classpath's reading of source changes what it reports.
-FORMAT = 1
+FORMAT = 2
 _MAX_ENTRIES = 256
 _FILE = "classpaths.json"
 

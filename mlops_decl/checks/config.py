@@ -11,6 +11,7 @@ provider is called and no data is read.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -127,9 +128,22 @@ def _estimator(rc: ResourceConfig, lookup: Lookup) -> Iterator[Diagnostic]:
     path = known(rc, ("estimator",), lookup)
     if not isinstance(path, str):
         return
-    problem = inspect_class_path(path).problem
-    if problem:
-        yield Diagnostic(f"{rc.address}: estimator: {problem}", rc.source(("estimator",)), HINT)
+    info = inspect_class_path(path)
+    if info.problem:
+        yield Diagnostic(f"{rc.address}: estimator: {info.problem}", rc.source(("estimator",)), HINT)
+        return
+    given = known(rc, ("hyperparameters",), lookup)
+    if info.params is None or not isinstance(given, dict):
+        return
+    for key in given:
+        if key not in info.params:  # the class would refuse it at its first training run
+            close = difflib.get_close_matches(str(key), info.params, n=1)
+            yield Diagnostic(
+                f"{rc.address}: hyperparameters: `{key}` is not a parameter of {path}",
+                rc.source(("hyperparameters", key)),
+                (f"did you mean `{close[0]}`? " if close else "")
+                + f"{path.rpartition('.')[2]} takes: {', '.join(info.params)}",
+            )
 
 
 def _path(

@@ -62,7 +62,7 @@ def test_the_answer_is_kept_with_the_files_it_was_read_from(run_cli: RunCli, pro
     rc, out, err = run_cli(["validate"], project, env=_env(project))
     assert rc == 0, out + err
     entry = _entry(project)
-    assert entry["answer"] == {"problem": None, "missing_module": None, "task": None}
+    assert entry["answer"] == {"problem": None, "missing_module": None, "task": None, "params": None}
     read = {Path(sig[0]).name for sig in entry["files"]}
     assert read == {"models.py"}
 

@@ -123,6 +123,12 @@ CASES = {
         "estimator: `sklearn.preprocessing.StandardScaler` is a class without predict()",
         "name an estimator class",
     ),
+    "hyperparameter": (
+        ("learning_rate: 0.05", "learning_rat: 0.05"),
+        "training_pipeline.churn_training: hyperparameters: `learning_rat` is not a parameter of "
+        "sklearn.ensemble.GradientBoostingClassifier",
+        "did you mean `learning_rate`? GradientBoostingClassifier takes: loss, learning_rate,",
+    ),
     "a-module": (
         ("estimator: sklearn.ensemble.GradientBoostingClassifier", "estimator: sklearn.ensemble._gb"),
         "estimator: `sklearn.ensemble._gb` is a module, not a class",
@@ -155,6 +161,7 @@ def test_every_problem_at_once_and_plan_stops_before_the_state(run_cli: RunCli, 
 
 
 def test_the_examples_and_estimators_of_every_kind_pass(run_cli: RunCli, churn: Path) -> None:
+    edit(churn, "hyperparameters: {n_estimators: 150, max_depth: 3, learning_rate: 0.05, random_state: 7}", "")
     for estimator in (
         "sklearn.linear_model.LogisticRegression",
         "sklearn.ensemble.HistGradientBoostingClassifier",
@@ -165,11 +172,22 @@ def test_the_examples_and_estimators_of_every_kind_pass(run_cli: RunCli, churn: 
         rc, out, err = run_cli(["validate"], churn)
         assert rc == 0, (estimator, out, err)
         edit(churn, f"estimator: {estimator}", "estimator: sklearn.ensemble.GradientBoostingClassifier")
-    # a regressor with regression gates (and no bias gate) is fine as well
-    edit(churn, "GradientBoostingClassifier", "GradientBoostingRegressor")
+    # a regressor with regression gates (and no bias gate) is fine as well, and takes its own
+    # hyperparameters
+    edit(churn, "GradientBoostingClassifier", "GradientBoostingRegressor\n      hyperparameters: {alpha: 0.8}")
     edit(churn, 'metric: auc, min: "${var.auc_floor}"', "metric: rmse, max: 1.0")
     edit(churn, "metric: auc, min_delta", "metric: r2, min_delta")
     text = (churn / "ml.yaml").read_text()
     (churn / "ml.yaml").write_text("\n".join(line for line in text.splitlines() if "type: bias" not in line))
     rc, out, err = run_cli(["validate"], churn)
     assert rc == 0, (out, err)
+
+
+def test_constructor_keywords_are_read_from_the_source_only_when_certain() -> None:
+    from mlops_decl.checks.classpath import _init_params
+
+    own = "    def __init__(self, a=1, *, b=(1, 2), c: int = 3):\n        pass\n"
+    assert _init_params(own) == ("a", "b", "c")
+    assert _init_params("    def __init__(self, a, **kwargs):\n        pass\n") is None  # takes anything
+    assert _init_params("    def fit(self, X):\n        pass\n") is None  # inherited: not followed
+    assert _init_params("    def __init__(self, a=f(\n") is None  # unclear source
