@@ -9,7 +9,8 @@ Each run starts `mlops-decl serve endpoint.churn_api` (with `--no-capture` for t
 sends 20 warm-up requests, waits for the capture writer's first write, then sends --requests
 requests back to back on one keep-alive connection and waits 2.5 s for the writer's last
 batch. The figure is the server process's user + system CPU (from /proc/PID/stat) over that
-window, divided by the requests. Rounds alternate off and on.
+window, divided by the requests. Rounds alternate off and on, the order swapped every round;
+the spread of the runs shows the noise.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ def cpu_seconds(pid: int) -> float:
 def run(project: Path, data: bytes, requests: int, capture: bool) -> float:
     """Server CPU milliseconds a request."""
     port = free_port()
-    argv = mlops_argv("serve", "endpoint.churn_api", "--port", str(port), *([] if capture else ["--no-capture"]))
+    argv = mlops_argv(
+        "serve", "endpoint.churn_api", "--port", str(port), *([] if capture else ["--no-capture"])
+    )
     server = Server("mlops-decl", argv, project, {}, port, "/health")
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -72,15 +75,22 @@ def main() -> None:
         setup(project)
         data = body(args.rows)
         got: dict[bool, list[float]] = {False: [], True: []}
-        for _ in range(args.rounds):
-            for capture in (False, True):
+        for rnd in range(args.rounds):
+            for capture in (False, True) if rnd % 2 == 0 else (True, False):
                 got[capture].append(run(project, data, args.requests, capture))
     print(f"\nserver CPU ms a {args.rows}-row request, {args.requests} requests a run, {args.rounds} rounds")
     for capture in (False, True):
         runs = ", ".join(f"{v:.2f}" for v in got[capture])
-        print(f"capture {'on ' if capture else 'off'}: {runs}  (mean {sum(got[capture]) / len(got[capture]):.2f})")
+        print(
+            f"capture {'on ' if capture else 'off'}: {runs}  (mean {sum(got[capture]) / len(got[capture]):.2f})"
+        )
     cost = sum(got[True]) / len(got[True]) - sum(got[False]) / len(got[False])
     print(f"capture's cost: {cost:+.2f} ms a request")
+    for capture in (False, True):
+        v = got[capture]
+        print(
+            f"capture {'on ' if capture else 'off'} runs vary {min(v):.2f}-{max(v):.2f} ms ({max(v) / min(v) - 1:.0%})"
+        )
     print(f"{load_note()} at end")
 
 

@@ -16,7 +16,9 @@ Both answer the same `dataframe_split` JSON body (feature rows from the quicksta
 bench checks that their predictions agree before timing. The load generator is this process:
 --clients threads, each one keep-alive http.client connection, sending requests back to back
 for --seconds after a 1 s warm-up; requests/s is completed requests over the window, p50/p99
-the latency of each. Rounds interleave the servers so a busy machine weighs on all of them.
+the latency of each. Rounds interleave the servers, in reverse order every other round, so a
+busy machine weighs on all of them; each round's requests/s is printed with capture on against
+off in that round, and the spread of the rounds shows the run-to-run noise.
 """
 
 from __future__ import annotations
@@ -60,7 +62,9 @@ def setup(project: Path) -> None:
     ):
         proc = subprocess.run(mlops_argv(*args), cwd=project, capture_output=True, text=True)
         if proc.returncode:
-            raise SystemExit(f"`mlops-decl {' '.join(args)}` exited {proc.returncode}:\n{proc.stderr[-2000:]}")
+            raise SystemExit(
+                f"`mlops-decl {' '.join(args)}` exited {proc.returncode}:\n{proc.stderr[-2000:]}"
+            )
 
 
 def body(n: int) -> bytes:
@@ -188,7 +192,12 @@ def main() -> None:
     mlflow_env = {"MLFLOW_TRACKING_URI": f"sqlite:///{project / '.mlops' / 'local' / 'mlflow.db'}"}
     kinds = {
         "mlops-decl": lambda p: Server(
-            "mlops-decl", mlops_argv("serve", "endpoint.churn_api", "--port", str(p)), project, {}, p, "/health"
+            "mlops-decl",
+            mlops_argv("serve", "endpoint.churn_api", "--port", str(p)),
+            project,
+            {},
+            p,
+            "/health",
         ),
         "mlops-decl no-capture": lambda p: Server(
             "mlops-decl no-capture",
@@ -202,8 +211,16 @@ def main() -> None:
             "mlflow",
             [
                 *[shutil.which("mlflow") or "mlflow"],
-                "models", "serve", "-m", "models:/churn/1", "--env-manager", "local",
-                "-h", "127.0.0.1", "-p", str(p),
+                "models",
+                "serve",
+                "-m",
+                "models:/churn/1",
+                "--env-manager",
+                "local",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(p),
             ],  # fmt: skip
             project,
             mlflow_env,
@@ -215,17 +232,24 @@ def main() -> None:
     results: dict[tuple[str, int], list[dict[str, float]]] = {}
     captured = 0
     for rnd in range(args.rounds):
-        for name, start in kinds.items():
-            server = start(free_port())
+        # capture on and off side by side, their order swapped every round, so a drift in the
+        # machine's load weighs on both alike and the per-round spread shows the noise
+        order = list(kinds) if rnd % 2 == 0 else list(reversed(kinds))
+        for name in order:
+            server = kinds[name](free_port())
             try:
                 if rnd == 0:
                     got = predictions(server.port, bodies[max(sizes)])
                     results.setdefault(("check", 0), []).append({"preds": got})  # type: ignore[dict-item]
                 for n in sizes:
-                    results.setdefault((name, n), []).append(load(server.port, bodies[n], args.seconds, args.clients))
+                    results.setdefault((name, n), []).append(
+                        load(server.port, bodies[n], args.seconds, args.clients)
+                    )
                 if name == "mlops-decl":
                     health = json.loads(request(server.port, "GET", "/health")[1])
-                    captured = max(captured, int(health["capture"]["written"]) + int(health["capture"]["pending"]))
+                    captured = max(
+                        captured, int(health["capture"]["written"]) + int(health["capture"]["pending"])
+                    )
             finally:
                 server.stop()
         print(f"round {rnd + 1}/{args.rounds} done ({load_note()})")
@@ -260,11 +284,34 @@ def main() -> None:
     )
     print(
         table(
-            ["request", "server", "req/s", "p50 ms", "p99 ms", "req/s ratio", "p50 ratio", "p99 ratio", "errors"],
+            [
+                "request",
+                "server",
+                "req/s",
+                "p50 ms",
+                "p99 ms",
+                "req/s ratio",
+                "p50 ratio",
+                "p99 ratio",
+                "errors",
+            ],
             rows,
         )
     )
     print(f"mlops-decl captured {captured:,} scored rows in its last round (capture on)")
+    print("\nreq/s each round (capture on, --no-capture, mlflow), and capture on against off that round")
+    for n in sizes:
+        on, off, ml = (results[(k, n)] for k in kinds)
+        ratios = [a["rps"] / b["rps"] for a, b in zip(on, off, strict=True)]
+        for i, (a, b, c) in enumerate(zip(on, off, ml, strict=True)):
+            print(
+                f"  {n:>5,} rows, round {i + 1}: {a['rps']:7.1f} {b['rps']:7.1f} {c['rps']:7.1f}   on/off {ratios[i]:.3f}"
+            )
+        offs = [b["rps"] for b in off]
+        print(
+            f"  {n:>5,} rows: on/off mean {sum(ratios) / len(ratios):.3f} (rounds {min(ratios):.3f}-{max(ratios):.3f}); "
+            f"--no-capture alone varies {min(offs):.1f}-{max(offs):.1f} req/s ({max(offs) / min(offs) - 1:.0%})"
+        )
     print(load_note() + " at end")
     if tmp is not None:
         tmp.cleanup()

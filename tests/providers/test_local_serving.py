@@ -546,3 +546,40 @@ def test_the_servers_captures_read_as_predicts_do(local_mlflow, rt, case: str) -
     if case == "columns":
         assert [r[2]["extra"] for r in served] == [1.5, None, None, None]  # no NaN or inf: not JSON
     assert len(capture.read(local_mlflow.env, "churn_api")) == 2 * len(rows)  # moved once
+
+
+def test_model_arrays_are_captured_as_lists_would_be(local) -> None:
+    """The server hands the writer the model's own arrays (no Python objects); a segment of them
+    reads back as the same rows as lists of Python values do through predict's JSON path."""
+    import numpy as np
+    import pandas as pd
+
+    from mlops_decl.providers.local.stores import capture, capture_segments
+
+    rows = pd.DataFrame({"x": [1.5, 2.0, np.inf], "plan": ["basic", "pro", "basic"]})
+    scores = np.array([0.1, 0.9, np.inf])
+    arrays = [
+        capture.Batch("api", 1, rows, np.array([0, 1, 0]), scores),
+        capture.Batch("api", 1, rows, np.array(["a", "b", "c"]), None),
+        capture.Batch("api", 1, rows, np.array([0.30000001, 2.5, 1e-7], dtype=np.float64), None),
+    ]
+    lists = [
+        capture.Batch(
+            b.endpoint, 2, b.inputs, b.predictions.tolist(), None if b.scores is None else b.scores.tolist()
+        )
+        for b in arrays
+    ]
+    # strings and numbers in one segment's column: numpy would make them strings, so both go
+    # to the store's JSON path, as lists of them do
+    assert capture_segments.append(local.env, arrays[1:]) == arrays[1:]
+    assert all(capture_segments.append(local.env, [b]) == [] for b in arrays)  # each as columns
+    assert len(capture_segments.pending(local.env)) == 3
+    capture.write(local.env, lists)
+    got = capture.read(local.env, "api")
+    by_version = {
+        v: sorted((json.dumps(i, sort_keys=True), json.dumps(o)) for w, _, i, o in got if w == v)
+        for v in (1, 2)
+    }
+    assert len(by_version[1]) == 9 and by_version[1] == by_version[2]
+    assert {"prediction": 1, "score": 0.9} in [o for _, _, _, o in got]
+    assert {"prediction": 0, "score": None} in [o for _, _, _, o in got]  # inf is not JSON

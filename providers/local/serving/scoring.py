@@ -78,6 +78,8 @@ def _predictions(raw: Any) -> list[Any]:
     out = np.asarray(raw)
     if out.ndim == 2 and out.shape[1] == 1:
         out = out[:, 0]
+    if out.dtype != object:
+        return list(out.tolist())  # Python scalars, in C
     return [_plain(v) if out.ndim == 1 else [_plain(x) for x in v] for v in out]
 
 
@@ -141,9 +143,12 @@ def _typed(frame: Any, numeric: set[str], what: str) -> Any:
     return out
 
 
-def _outputs(model: Any, X: Any) -> tuple[list[Any], list[float] | None]:
-    """Predictions and, for a binary classifier, the positive class's probability. A Pipeline's
-    transforms run once for both (Pipeline.predict and predict_proba would each run them)."""
+def _outputs(model: Any, X: Any) -> tuple[Any, Any]:
+    """The model's predictions and, for a binary classifier, the positive class's probability,
+    as arrays. A Pipeline's transforms run once for both (Pipeline.predict and predict_proba
+    would each run them)."""
+    import numpy as np
+
     final, Xt = model, X
     steps = getattr(model, "steps", None)
     if isinstance(steps, list) and len(steps) > 1 and hasattr(model, "named_steps"):
@@ -151,13 +156,27 @@ def _outputs(model: Any, X: Any) -> tuple[list[Any], list[float] | None]:
             if step is not None and step != "passthrough":
                 Xt = step.transform(Xt)
         final = steps[-1][1]
-    preds = _predictions(final.predict(Xt))
+    preds = np.asarray(final.predict(Xt))
+    if preds.ndim == 2 and preds.shape[1] == 1:
+        preds = preds[:, 0]
     scores = None
     if hasattr(final, "predict_proba"):
         proba = final.predict_proba(Xt)
         if proba.shape[1] == 2:  # binary: the positive class's probability
-            scores = [float(p) for p in proba[:, 1]]
+            scores = np.asarray(proba[:, 1], dtype=np.float64)
     return preds, scores
+
+
+def _capturable(chunks: list[Any]) -> Any:
+    """The predictions as the capture store takes them: one array when the model gives a value
+    per row (the writer makes it a column as is: no Python objects), else JSON-able lists. Floats
+    are float64, the type the JSON answer's values have."""
+    import numpy as np
+
+    out = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+    if out.ndim != 1:
+        return _predictions(out)
+    return out.astype(np.float64) if out.dtype.kind == "f" and out.dtype != np.float64 else out
 
 
 def score(
@@ -193,21 +212,26 @@ def score(
 
     with turn():
         X = prepare(_typed(frame[expected], _numeric_inputs(model), what)) if expected else frame
-    preds: list[Any] = []
-    scores: list[float] | None = []
+    raw: list[Any] = []
+    raw_scores: list[Any] | None = []
     try:
         for start in range(0, len(X), CHUNK_ROWS):
             with turn():
                 more, more_scores = _outputs(model, X.iloc[start : start + CHUNK_ROWS])
-            preds.extend(more)
-            if scores is not None and more_scores is not None:
-                scores.extend(more_scores)
+            raw.append(more)
+            if raw_scores is not None and more_scores is not None:
+                raw_scores.append(more_scores)
             else:
-                scores = None
+                raw_scores = None
     except (ValueError, TypeError, KeyError) as exc:
         raise ProviderError(f"{what} cannot score these rows: {exc}") from exc
-    if sink is not None:
-        sink(Batch(id, version, frame, preds, scores))
+    import numpy as np
+
+    preds = [v for chunk in raw for v in _predictions(chunk)]
+    scores_array = None if raw_scores is None else np.concatenate(raw_scores)
+    scores = None if scores_array is None else scores_array.tolist()
+    if sink is not None:  # the arrays, not the lists: the writer makes columns of them as they are
+        sink(Batch(id, version, frame, _capturable(raw), scores_array))
     return {
         "endpoint": address(rt, "endpoint", id),
         "model": name,

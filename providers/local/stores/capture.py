@@ -65,8 +65,8 @@ class Batch:
     endpoint: str
     version: int
     inputs: Any  # pandas.DataFrame
-    predictions: list[Any]
-    scores: list[float] | None = None
+    predictions: Any  # a value per row: a 1-D numpy array, or a list
+    scores: Any = None  # float64 array (or list) of a binary classifier's positive class
     ts: datetime = field(default_factory=lambda: datetime.now(timezone.utc).replace(tzinfo=None))
 
     @property
@@ -121,7 +121,7 @@ def _insert(conn: Any, batches: list[Batch]) -> None:
     inputs = _finite(frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True))
     outputs = pd.DataFrame({"prediction": pd.Series([p for b in batches for p in b.predictions])})
     if batches[0].scores is not None:
-        outputs["score"] = np.array([s for b in batches for s in b.scores or ()], dtype=float)
+        outputs["score"] = np.concatenate([np.asarray(b.scores, dtype=float) for b in batches])
     meta = pd.DataFrame(
         {
             "endpoint": np.repeat([b.endpoint for b in batches], sizes),

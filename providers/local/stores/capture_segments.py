@@ -50,7 +50,7 @@ def _write(env: LocalEnv, batches: list[Batch]) -> bool:
 
     from .capture import _finite
 
-    frames = [b.inputs.reset_index(drop=True) for b in batches]
+    frames = [b.inputs for b in batches]  # their indexes do not matter: not written
     inputs = _finite(frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True))
     if not all(isinstance(c, str) and not c.startswith("__") for c in inputs.columns):
         return False
@@ -63,12 +63,10 @@ def _write(env: LocalEnv, batches: list[Batch]) -> bool:
             "__endpoint": pa.DictionaryArray.from_arrays(pa.array(which), pa.array(endpoints)),
             "__version": pa.array(np.repeat(np.array([b.version for b in batches], dtype=np.int32), sizes)),
             "__ts": pa.array(np.repeat(np.array([b.ts for b in batches], dtype="datetime64[us]"), sizes)),
-            "__prediction": pa.array(
-                list(chain.from_iterable(b.predictions for b in batches)), from_pandas=True
-            ),
+            "__prediction": _column([b.predictions for b in batches]),
         }
         if batches[0].scores is not None:
-            scores = np.fromiter(chain.from_iterable(b.scores or () for b in batches), dtype=float)
+            scores = np.concatenate([np.asarray(b.scores, dtype=float) for b in batches])
             extra["__score"] = pa.array(np.where(np.isinf(scores), np.nan, scores), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError):
         return False
@@ -80,9 +78,28 @@ def _write(env: LocalEnv, batches: list[Batch]) -> bool:
     name = f"{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}.parquet"
     tmp = folder / f".{name}.tmp"
     with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:  # owner-only
-        pq.write_table(table, fh, compression="snappy")
+        # Cheap to write: the segment lives until the next read. LZ4 (faster than no compression:
+        # fewer bytes to copy), no statistics (nothing filters segments), dictionaries for
+        # strings only (few distinct values; numbers rarely repeat).
+        strings = [
+            f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+        ]
+        pq.write_table(table, fh, compression="lz4", use_dictionary=strings, write_statistics=False)
     os.replace(tmp, folder / name)
     return True
+
+
+def _column(parts: list[Any]) -> Any:
+    """One Arrow column of the batches' values: arrays concatenated as they are (no Python
+    objects), lists converted. Arrays of different kinds go as lists: numpy would turn numbers
+    and strings into strings, where pyarrow refuses them (they go to the JSON path)."""
+    import numpy as np
+    import pyarrow as pa
+
+    arrays = all(isinstance(p, np.ndarray) and p.ndim == 1 and p.dtype != object for p in parts)
+    if arrays and len({p.dtype.kind for p in parts}) == 1:
+        return pa.array(parts[0] if len(parts) == 1 else np.concatenate(parts), from_pandas=True)
+    return pa.array(list(chain.from_iterable(parts)), from_pandas=True)
 
 
 def pending(env: LocalEnv) -> list[Path]:
