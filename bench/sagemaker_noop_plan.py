@@ -13,9 +13,10 @@ start to the last answer), and on the server side by the double. Bytecode is com
 first, as a regular `pip install` does.
 
 ideal = calls x latency / parallelism, where parallelism is the smaller of --parallelism and
-the provider's own limit (SageMakerProvider.concurrency). Targets: at most 2 calls per
-resource, and the plan's API phase at latency within 20% of the ideal. The whole command's
-wall time is that phase plus the no-refresh cost; both are printed against the ideal.
+the provider's own limit (SageMakerProvider.concurrency): one call at a time per parallel
+slot. Targets: at most 2 calls per resource, and the whole command's wall time (and its API
+phase) at latency within 20% of the ideal, i.e. at most 1.2x. A resource's independent calls
+go out together (mlops_decl/cloud/overlap.py), so a plan can beat the ideal.
 
   python bench/sagemaker_noop_plan.py                  # N=200, 50 ms, parallelism 10
   python bench/sagemaker_noop_plan.py --parallelism 10,16 --runs 3
@@ -168,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             (wall, calls, span), served = best
             ideal = calls * latency / effective
             per = calls / args.n
-            ok = ok and per <= 2 and abs(span / ideal - 1) <= 0.2
+            ok = ok and per <= 2 and span <= 1.2 * ideal and wall <= 1.2 * ideal
             rows.append(
                 [
                     p,
@@ -209,8 +210,8 @@ def main(argv: list[str] | None = None) -> int:
             "\ncalls: counted with botocore's event hooks in the plan's process; served: answered "
             "by the double.\nideal = calls x latency / effective parallelism; anchor = the same "
             "plan without latency;\nAPI phase = the first call's start to the last answer "
-            "(botocore's event hooks).\ntargets (at most 2 calls per resource, API phase within "
-            f"20% of the ideal): {'met' if ok else 'missed'}"
+            "(botocore's event hooks).\ntargets (at most 2 calls per resource; wall time and API "
+            f"phase at most 1.2x the ideal): {'met' if ok else 'missed'}"
         )
     finally:
         proc.terminate()

@@ -15,6 +15,7 @@ from typing import Any
 
 from mlops_decl.cloud.naming import idempotency_token
 from mlops_decl.cloud.objects import table_facts
+from mlops_decl.cloud.overlap import together
 from mlops_decl.operation import Operation
 from mlops_decl.provider import DETACHED, UNKNOWN, Attributes, ConfigError, Planned
 
@@ -134,10 +135,12 @@ class DatasetHandler(SageMakerHandler):
 
     # -- lifecycle -------------------------------------------------------------------------
     def read(self, id: str, prior: Attributes, op: Operation = DETACHED) -> Attributes | None:
-        head = self._head(id)
+        # metadata and tags in one round trip; the tags of an object that is gone do not matter
+        head_of, tags_of = together(lambda: self._head(id), lambda: self._tags(id))
+        head = head_of.get()
         if head is None:
             return None
-        tags = self._tags(id)
+        tags = tags_of.get()
         registered = tags.get(_registration_key(self.identity(op, prior)))
         if registered is None:
             return None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlops_decl.cloud.overlap import together
 from mlops_decl.operation import Operation
 from mlops_decl.provider import DETACHED, Attributes, Category, Planned, ProviderError
 
@@ -72,10 +73,21 @@ class ModelHandler(SageMakerHandler):
         )
 
     def read(self, id: str, prior: Attributes, op: Operation = DETACHED) -> Attributes | None:
-        described = self._describe(id)
+        known_arn = prior.get("arn")
+        if not isinstance(known_arn, str) or not known_arn.lower().endswith(f"/{id.lower()}"):
+            described = self._describe(id)
+            if described is None:
+                return None
+            return self._attributes(described, self._tags(described["ModelPackageGroupArn"]), prior)
+        # the group and its tags in one round trip, by the ARN the state holds (an ARN is
+        # made of region, account and name: a group made again under the name has the same)
+        described_of, tags_of = together(lambda: self._describe(id), lambda: self._tags(known_arn))
+        described = described_of.get()
         if described is None:
             return None
-        return self._attributes(described, self._tags(described["ModelPackageGroupArn"]), prior)
+        if described["ModelPackageGroupArn"] != known_arn:  # not the ARN it had: ask again
+            return self._attributes(described, self._tags(described["ModelPackageGroupArn"]), prior)
+        return self._attributes(described, tags_of.get(), prior)
 
     def create(self, desired: Attributes, op: Operation = DETACHED) -> tuple[str, Attributes]:
         name, identity = self.name_for(op, desired), self.identity(op, desired)
