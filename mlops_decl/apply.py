@@ -47,6 +47,7 @@ from mlops_decl.plan import (
     scrub,
     secret_values,
 )
+from mlops_decl.plan_context import NOOP, PlanContext, PlannedResource, call_plan
 from mlops_decl.plan_verify import stale
 from mlops_decl.planner import provider_diagnostic
 from mlops_decl.provider import NAME_KEY, Handler, Planned, ProviderError
@@ -197,6 +198,20 @@ class Applier:
         kind, name = address.split(".", 1)
         return ResourceConfig(address, kind, name, self.plan.bodies[address], Positions("(saved plan)"), ())
 
+    def _upstream(self, change: Change) -> PlanContext:
+        """The plan context as it stands now: each dependency as applied, with its planned action."""
+        out = {}
+        with self.lock:
+            for dep in change.dependencies:
+                rs = self.current.get(dep)
+                if rs is None:
+                    continue
+                planned = self.plan.changes.get(dep)
+                action = planned.action.value if planned is not None else NOOP
+                before = planned.before if planned is not None else rs.attributes
+                out[dep] = PlannedResource(dep, rs.kind, rs.id, action, before, dict(rs.attributes))
+        return PlanContext(out)
+
     def _final(self, change: Change) -> dict[str, Any]:
         rc = self._config(change.address)
         desired, _ = resolve_body(rc, self.lookup, self.ws.providers.type_of(change.provider))
@@ -207,7 +222,9 @@ class Applier:
             current = self.current.get(change.address)
         # The state's copy: a saved plan's `before` has its sensitive values masked.
         prior = current.attributes if current is not None and change.before is not None else change.before
-        got = Planned.of(handler.plan({**desired, NAME_KEY: change.name}, prior))
+        got = Planned.of(
+            call_plan(handler, {**desired, NAME_KEY: change.name}, prior, self._upstream(change))
+        )
         final = dict(got.attributes)
         if got.unknown:
             with self.lock:

@@ -17,6 +17,7 @@ from mlops_decl.losses import list_losses
 from mlops_decl.objchange import differs_under, dotted, set_unknown
 from mlops_decl.operation import CREATING, TAINTED, Operation
 from mlops_decl.plan import Action, Change, Drift, Plan, file_digests, mark_sensitive, scrub, secret_values
+from mlops_decl.plan_context import NOOP, PlanContext, PlannedResource, call_plan
 from mlops_decl.plan_outputs import plan_outputs
 from mlops_decl.provider import NAME_KEY, Category, CheckContext, ConfigError, Planned, ProviderError
 from mlops_decl.resolve import resolve_body
@@ -316,8 +317,10 @@ def _plan_one(
     if problems:
         raise DiagnosticError([provider_diagnostic(address, p, ws) for p in problems])
     requires: list[tuple[str | int, ...]] = []
+    deps = ws.graph.dependencies(address)
     if not contains_unknown(desired):
-        got = handler.plan({**desired, NAME_KEY: rc.name}, prior)
+        context = upstream(deps, plan.changes, planned, state)
+        got = call_plan(handler, {**desired, NAME_KEY: rc.name}, prior, context)
         if isinstance(got, Planned):
             desired = dict(got.attributes)
             for path in got.unknown:
@@ -327,7 +330,6 @@ def _plan_one(
             desired = dict(got)
     desired.pop(NAME_KEY, None)
     new_id = desired.pop("id", UNKNOWN)
-    deps = ws.graph.dependencies(address)
     ignore = set(lifecycle.get("ignore_changes") or [])
     cbd = bool(lifecycle.get("create_before_destroy"))
     base = Change(
@@ -394,6 +396,28 @@ def _plan_one(
             base.after = after
             planned[address] = (rs.id if rs else new_id, after)
     plan.changes[address] = base
+
+
+def upstream(
+    deps: list[str],
+    changes: dict[str, Change],
+    planned: dict[str, tuple[Any, dict[str, Any]]],
+    state: State,
+) -> PlanContext:
+    """The plan context of a resource depending on `deps`: each one's planned change (a
+    dependency outside the plan's scope stays as the state has it)."""
+    out = {}
+    for dep in deps:
+        got = planned.get(dep)
+        if got is None:
+            continue
+        change = changes.get(dep)
+        rs = state.resources.get(dep)
+        kind = change.kind if change is not None else (rs.kind if rs is not None else dep.split(".", 1)[0])
+        action = change.action.value if change is not None else NOOP
+        before = change.before if change is not None else got[1]
+        out[dep] = PlannedResource(dep, kind, got[0], action, before, got[1])
+    return PlanContext(out)
 
 
 def _moved_provider(rc: ResourceConfig, recorded: str, configured: str) -> Diagnostic:

@@ -30,6 +30,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlops_decl.plan_context import EMPTY, PlanContext, call_plan
 from mlops_decl.provider import NAME_KEY, Attributes, ConfigError, Handler, Planned, ProviderError
 
 OPS = ("read", "create", "update", "delete")
@@ -146,8 +147,10 @@ class FaultyHandler(Handler):
         self.computed = inner.computed  # type: ignore[misc]
         self.timeouts = inner.timeouts  # type: ignore[misc]
 
-    def plan(self, desired: Attributes, prior: Attributes | None) -> Planned | Attributes:
-        return self.inner.plan(desired, prior)
+    def plan(
+        self, desired: Attributes, prior: Attributes | None, context: PlanContext = EMPTY
+    ) -> Planned | Attributes:
+        return call_plan(self.inner, desired, prior, context)
 
     # Whatever else the engine passes (the operation context) goes to the wrapped handler.
     def read(self, id: str, prior: Attributes, *args: Any, **kw: Any) -> Attributes | None:

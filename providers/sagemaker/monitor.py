@@ -6,8 +6,10 @@ monitor's endpoint, a data-quality job definition plus a monitoring schedule.
 Everything lives under `<output_uri>/<name>/` (default: the provider's artifacts +
 `/monitoring`); `monitor.json` there records the resource as applied, so a monitor without an
 endpoint still exists somewhere and an import reads its fields back. Until the endpoint is
-deployed (it waits for a model version), the monitor is `pending_endpoint`; read() reports
-`endpoint_ready` once it is, and the plan then shows the update that schedules it.
+deployed (it waits for a model version), the monitor is `pending_endpoint`. The apply that
+deploys the endpoint schedules the monitor too: plan sees the endpoint's planned change (its
+PlanContext) and plans the update, which runs after the endpoint's. An endpoint deployed
+some other way is read as `endpoint_ready`, and the next plan schedules the monitor.
 
 SageMaker cannot change a job definition: a change to the `sagemaker:` block makes a new one
 (named after its content, so a retried update finds it), moves the schedule onto it with
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_decl.operation import Operation
+from mlops_decl.plan_context import PlanContext
 from mlops_decl.provider import (
     DETACHED,
     UNKNOWN,
@@ -75,6 +78,24 @@ def status_of(schedule: dict[str, Any]) -> str:
     return SCHEDULED if found in ("Pending", "Scheduled") else found.lower()
 
 
+def _scheduled() -> dict[str, Any]:
+    return {"status": SCHEDULED, "job_definition": UNKNOWN, "schedule_arn": UNKNOWN}
+
+
+def _pending() -> dict[str, Any]:
+    return {"status": PENDING, "job_definition": None, "schedule_arn": None}
+
+
+def _deployed(context: PlanContext | None, endpoint: Any) -> bool | None:
+    """Whether the monitor's endpoint serves a version once this apply has run (its planned
+    serving_version is a version, or unknown until applied); None when the plan does not
+    hold the endpoint (no context, or an endpoint named outside the configuration)."""
+    planned = context.resource("endpoint", endpoint) if context is not None and endpoint else None
+    if planned is None:
+        return None
+    return planned.after.get("serving_version") is not None
+
+
 class MonitorHandler(SageMakerHandler):
     kind = "monitor"
     idempotent_create = True  # names from the identity: a retried create adopts its objects
@@ -116,7 +137,9 @@ class MonitorHandler(SageMakerHandler):
         base = block.get("output_uri") or f"{self.clients.settings.artifacts}/monitoring"
         return f"{str(base).rstrip('/')}/{name}"
 
-    def plan(self, desired: Attributes, prior: Attributes | None) -> Planned:
+    def plan(
+        self, desired: Attributes, prior: Attributes | None, context: PlanContext | None = None
+    ) -> Planned:
         self._check(desired)
         planned = public(desired)
         name = prior["name"] if prior else self.name_for(DETACHED, desired)
@@ -124,7 +147,10 @@ class MonitorHandler(SageMakerHandler):
         planned["baseline_uri"] = f"{self._prefix(desired, name)}/baseline"
         if not desired.get("endpoint"):
             planned.update(status=NO_ENDPOINT, job_definition=None, schedule_arn=None)
+        deployed = _deployed(context, desired.get("endpoint"))
         if prior is None:
+            if deployed is not None:  # its endpoint is in this plan: the create schedules it, or waits
+                planned.update(_scheduled() if deployed else _pending())
             return Planned(planned)
         profile = prior.get("reference_profile")
         same = (
@@ -137,10 +163,11 @@ class MonitorHandler(SageMakerHandler):
         planned["baseline_version"] = prior.get("baseline_version")
         if desired.get("endpoint"):
             status = prior.get("status")
-            if status == READY:  # the endpoint is deployed now: the update schedules the monitor
-                planned.update(status=SCHEDULED, job_definition=UNKNOWN, schedule_arn=UNKNOWN)
+            if status == READY or (status == PENDING and deployed):
+                # deployed now, or by this apply before the monitor: the update schedules it
+                planned.update(_scheduled())
             elif status == PENDING:
-                planned.update(status=PENDING, job_definition=None, schedule_arn=None)
+                planned.update(_pending())
             else:
                 same_job = planned.get("sagemaker") == prior.get("sagemaker")
                 planned["job_definition"] = prior.get("job_definition") if same_job else UNKNOWN

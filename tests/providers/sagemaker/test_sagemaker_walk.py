@@ -106,15 +106,15 @@ def test_the_sagemaker_example_walks_from_apply_to_destroy(walk: tuple[Path, Sag
     assert verdict.get("promoted") is True, verdict
     planned = cli(root, "plan", "--detailed-exitcode")
     assert planned.rc == 2 and "serving_version" in planned.output, planned.output
+    # the monitor is planned from its endpoint's change: the apply that deploys it schedules it
+    assert '"pending_endpoint" -> "scheduled"' in planned.output, planned.output
     ok(root, "apply", "--auto-approve")
     live = endpoint(sm, root)
     assert live["EndpointStatus"] == "InService"
     assert live["DataCaptureConfig"]["EnableCapture"] is True
-    # The monitor learns that its endpoint is deployed by reading it: the next plan schedules it.
-    planned = cli(root, "plan", "--detailed-exitcode")
-    assert planned.rc == 2 and '"endpoint_ready" -> "scheduled"' in planned.output, planned.output
-    ok(root, "apply", "--auto-approve")
     no_changes(root)
+    scheduled = sm.describe_monitoring_schedule(MonitoringScheduleName=state_ids(root)["monitor.churn_drift"])
+    assert scheduled["MonitoringScheduleStatus"] == "Scheduled"
 
     shutil.copy(DATA / "score_me.csv", root / "score_me.csv")
     scored = json_of(ok(root, "predict", "endpoint.churn_api", "--data", "score_me.csv", "--json"))
