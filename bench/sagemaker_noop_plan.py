@@ -19,7 +19,7 @@ phase) at latency within 20% of the ideal, i.e. at most 1.2x. A resource's indep
 go out together (mlops_decl/cloud/overlap.py), so a plan can beat the ideal.
 
   python bench/sagemaker_noop_plan.py                  # N=200, 50 ms, parallelism 10
-  python bench/sagemaker_noop_plan.py --parallelism 10,16 --runs 3
+  python bench/sagemaker_noop_plan.py --parallelism 4,10,16 --runs 3
   python bench/sagemaker_noop_plan.py --smoke          # N=10, 20 ms, one run (CI)
 """
 
