@@ -10,7 +10,7 @@ import sqlite3
 import threading
 from collections import deque
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from mlops_decl.provider import Attributes, ProviderError, RuntimeContext
@@ -18,13 +18,24 @@ from mlops_decl.provider import Attributes, ProviderError, RuntimeContext
 from ..client import LocalEnv, open_sqlite_readonly
 from ..stores.capture_writer import Writer
 from . import payloads
-from .scoring import PendingModel, address, resolve_version, score
+from .scoring import PendingModel, address, resolve_version, score, score_many
 
 if TYPE_CHECKING:
     from .http_server import Limits
 
 
 WHOLE_TURN_BYTES = 64 * 2**10  # a body up to this size is parsed and scored in one turn
+Reply = tuple[int, dict[str, Any]]
+
+
+class _Job:
+    """A small request waiting for its turn; whoever's turn comes first answers it."""
+
+    __slots__ = ("body", "content_type", "reply")
+
+    def __init__(self, body: bytes, content_type: str | None):
+        self.body, self.content_type = body, content_type
+        self.reply: Reply | None = None
 
 
 class LiveVersion:
@@ -109,8 +120,10 @@ class App:
         self.version = LiveVersion(env, id, attrs, rt)
         self.captures = Writer(env) if capture else None
         self.turns = Turns()
+        self._waiting: list[_Job] = []  # small requests not yet answered (see invoke)
+        self._waiting_lock = threading.Lock()
 
-    def health(self) -> tuple[int, dict[str, Any]]:
+    def health(self) -> Reply:
         model = self.attrs["model"]
         try:
             payload: dict[str, Any] = {"status": "ok", "model": model, "version": self.version()}
@@ -120,11 +133,62 @@ class App:
             return 503, {"status": "error", "model": model, "version": None, "error": str(exc)}
         return 200, {**payload, "capture": self.captures.stats() if self.captures else "off"}
 
-    def invoke(self, body: bytes, content_type: str | None) -> tuple[int, dict[str, Any]]:
-        with self.turns() if len(body) <= WHOLE_TURN_BYTES else nullcontext():
+    def invoke(self, body: bytes, content_type: str | None) -> Reply:
+        """A large body takes a turn per step (see Turns). Small ones wait for a turn together:
+        the first to get it answers every small request that queued meanwhile with one model
+        call (score_many), up to WHOLE_TURN_BYTES of bodies, so concurrent clients share the
+        cost of the model's transforms instead of paying it once each."""
+        if len(body) > WHOLE_TURN_BYTES:
             return self._invoke(body, content_type)
+        job = _Job(body, content_type)
+        with self._waiting_lock:
+            self._waiting.append(job)
+        with self.turns():
+            if job.reply is None:
+                self._invoke_many(self._take(job))
+        return job.reply or (500, {"error": "the request was not answered"})
 
-    def _invoke(self, body: bytes, content_type: str | None) -> tuple[int, dict[str, Any]]:
+    def _take(self, job: _Job) -> list[_Job]:
+        """`job` and the small requests queued before it, oldest first, up to WHOLE_TURN_BYTES."""
+        with self._waiting_lock:
+            taken, left, size = [job], [], len(job.body)
+            for other in self._waiting:
+                if other is not job and size + len(other.body) <= WHOLE_TURN_BYTES:
+                    taken.append(other)
+                    size += len(other.body)
+                elif other is not job:
+                    left.append(other)
+            self._waiting = left
+        return taken
+
+    def _invoke_many(self, jobs: list[_Job]) -> None:
+        parsed: list[tuple[_Job, Any]] = []
+        try:
+            for job in jobs:
+                try:
+                    parsed.append((job, payloads.parse(job.body, job.content_type)))
+                except payloads.BadPayload as exc:
+                    job.reply = exc.status, {"error": f"bad request: {exc}", "hint": exc.hint}
+            if not parsed:
+                return
+            try:
+                version = self.version()
+                sink = self.captures.put if self.captures else None
+                results = score_many(
+                    self.env, self.id, self.attrs, self.rt, [f for _, f in parsed], version=version, sink=sink
+                )
+            except ProviderError as exc:
+                for job, _ in parsed:
+                    job.reply = self._refusal(exc)
+                return
+            for (job, _), result in zip(parsed, results, strict=True):
+                job.reply = self._refusal(result) if isinstance(result, ProviderError) else self._ok(result)
+        finally:  # whatever went wrong, no request waits for an answer that will not come
+            for job in jobs:
+                if job.reply is None:
+                    job.reply = 500, {"error": "the request could not be scored"}
+
+    def _invoke(self, body: bytes, content_type: str | None) -> Reply:
         try:
             with self.turns():
                 frame = payloads.parse(body, content_type)
@@ -136,8 +200,15 @@ class App:
             result = score(
                 self.env, self.id, self.attrs, self.rt, frame, version=version, sink=sink, turn=self.turns
             )
-        except PendingModel as exc:
-            return 503, {"error": f"{self.endpoint} is {exc}", "hint": exc.hint}
-        except ProviderError as exc:  # retryable: the registry busy in another process
-            return 503 if exc.retryable else 400, {"error": str(exc), "hint": getattr(exc, "hint", None)}
+        except ProviderError as exc:
+            return self._refusal(exc)
+        return self._ok(result)
+
+    def _ok(self, result: dict[str, Any]) -> Reply:
         return 200, {k: result[k] for k in ("predictions", "scores", "model", "version")}
+
+    def _refusal(self, exc: ProviderError) -> Reply:
+        if isinstance(exc, PendingModel):
+            return 503, {"error": f"{self.endpoint} is {exc}", "hint": exc.hint}
+        # retryable: the registry busy in another process
+        return 503 if exc.retryable else 400, {"error": str(exc), "hint": getattr(exc, "hint", None)}

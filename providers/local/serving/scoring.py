@@ -179,6 +179,38 @@ def _capturable(chunks: list[Any]) -> Any:
     return out.astype(np.float64) if out.dtype.kind == "f" and out.dtype != np.float64 else out
 
 
+def _inputs(model: Any, frame: Any, what: str, version: int) -> Any:
+    """The model's input columns of `frame`, typed as it reads them. A scikit-learn Pipeline
+    fitted on a DataFrame knows its input columns: select them, so extra columns are ignored
+    and missing ones are named."""
+    expected = [str(c) for c in getattr(model, "feature_names_in_", [])]
+    missing = [c for c in expected if c not in frame.columns]
+    if missing:
+        err = ProviderError(f"the rows lack column(s) {', '.join(missing)} that {what} needs")
+        err.hint = f"version {version} takes: {', '.join(expected)}"  # type: ignore[attr-defined]
+        raise err
+    return _typed(frame[expected], _numeric_inputs(model), what) if expected else frame
+
+
+def _prepared(model: Any, X: Any) -> Any:
+    """X in the plain dtypes training gave the model (training.estimators.prepare)."""
+    from ..training.estimators import prepare
+
+    return prepare(X) if len(getattr(model, "feature_names_in_", [])) else X
+
+
+def _answer(
+    rt: RuntimeContext | None, id: str, name: str, version: int, preds: list[Any], scores: Any
+) -> dict[str, Any]:
+    return {
+        "endpoint": address(rt, "endpoint", id),
+        "model": name,
+        "version": version,
+        "predictions": preds,
+        "scores": None if scores is None else scores.tolist(),
+    }
+
+
 def score(
     env: LocalEnv,
     id: str,
@@ -200,18 +232,8 @@ def score(
     name = str(attrs["model"])
     model = load_model(env, name, version)
     what = f"model `{name}` version {version}"
-    # A scikit-learn Pipeline fitted on a DataFrame knows its input columns: select them, so
-    # extra columns are ignored and missing ones are named.
-    expected = [str(c) for c in getattr(model, "feature_names_in_", [])]
-    missing = [c for c in expected if c not in frame.columns]
-    if missing:
-        err = ProviderError(f"the rows lack column(s) {', '.join(missing)} that {what} needs")
-        err.hint = f"version {version} takes: {', '.join(expected)}"  # type: ignore[attr-defined]
-        raise err
-    from ..training.estimators import prepare
-
     with turn():
-        X = prepare(_typed(frame[expected], _numeric_inputs(model), what)) if expected else frame
+        X = _prepared(model, _inputs(model, frame, what, version))
     raw: list[Any] = []
     raw_scores: list[Any] | None = []
     try:
@@ -228,14 +250,72 @@ def score(
     import numpy as np
 
     preds = [v for chunk in raw for v in _predictions(chunk)]
-    scores_array = None if raw_scores is None else np.concatenate(raw_scores)
-    scores = None if scores_array is None else scores_array.tolist()
+    scores = None if raw_scores is None else np.concatenate(raw_scores)
     if sink is not None:  # the arrays, not the lists: the writer makes columns of them as they are
-        sink(Batch(id, version, frame, _capturable(raw), scores_array))
-    return {
-        "endpoint": address(rt, "endpoint", id),
-        "model": name,
-        "version": version,
-        "predictions": preds,
-        "scores": scores,
-    }
+        sink(Batch(id, version, frame, _capturable(raw), scores))
+    return _answer(rt, id, name, version, preds, scores)
+
+
+def _together(model: Any, inputs: list[Any]) -> list[tuple[Any, Any]]:
+    """_outputs of each typed frame in `inputs` (all of the same dtypes), from one call of the
+    model on all their rows. prepare() goes by each column's dtype and value, so preparing
+    them together is preparing each."""
+    if len(inputs) == 1:
+        return [_outputs(model, _prepared(model, inputs[0]))]
+    import numpy as np
+    import pandas as pd
+
+    preds, scores = _outputs(model, _prepared(model, pd.concat(inputs, ignore_index=True)))
+    bounds = np.cumsum([len(x) for x in inputs])[:-1]
+    split_scores = [None] * len(inputs) if scores is None else np.split(scores, bounds)
+    return list(zip(np.split(preds, bounds), split_scores, strict=True))
+
+
+def score_many(
+    env: LocalEnv,
+    id: str,
+    attrs: Attributes,
+    rt: RuntimeContext | None,
+    frames: list[Any],
+    *,
+    version: int,
+    sink: Callable[[Batch], object] | None = None,
+) -> list[dict[str, Any] | ProviderError]:
+    """Several requests' rows scored as `score` scores each, with one model call for all that
+    agree in columns and types: a pipeline's transforms cost about the same for one row as for
+    ten, so the server answers the small requests that queued together in one call. Each
+    request keeps its own answer, capture and errors: one the model refuses in company is
+    scored again alone, so its error is its own."""
+    name = str(attrs["model"])
+    model = load_model(env, name, version)
+    what = f"model `{name}` version {version}"
+    out: list[dict[str, Any] | ProviderError] = []
+    groups: dict[tuple[Any, ...], list[tuple[int, Any, Any]]] = {}
+    for i, rows in enumerate(frames):
+        try:
+            frame = _frame(rows)
+            X = _inputs(model, frame, what, version)
+        except ProviderError as exc:
+            out.append(exc)
+            continue
+        out.append(ProviderError(f"{what} did not score these rows"))  # run() replaces it
+        groups.setdefault((tuple(X.columns), tuple(map(str, X.dtypes))), []).append((i, frame, X))
+
+    def run(members: list[tuple[int, Any, Any]]) -> None:
+        try:
+            outputs = _together(model, [x for _, _, x in members])
+        except (ValueError, TypeError, KeyError) as exc:
+            if len(members) == 1:
+                out[members[0][0]] = ProviderError(f"{what} cannot score these rows: {exc}")
+                return
+            for member in members:
+                run([member])
+            return
+        for (i, frame, _), (preds, scores) in zip(members, outputs, strict=True):
+            if sink is not None:
+                sink(Batch(id, version, frame, _capturable([preds]), scores))
+            out[i] = _answer(rt, id, name, version, _predictions(preds), scores)
+
+    for members in groups.values():
+        run(members)
+    return out
