@@ -292,9 +292,11 @@ class Applier:
         new_id: str | None = change.prior_id
         try:
             if change.action is Action.DELETE:
-                prior = self.current[address]
-                self.call(change, "delete", lambda op: handler.delete(prior.id, prior.attributes, op))
-                self._forget(address)
+                gone = self.current.get(address)
+                if gone is not None:  # None: the refresh found it gone, and the state forgot it
+                    rs = gone
+                    self.call(change, "delete", lambda op: handler.delete(rs.id, rs.attributes, op))
+                    self._forget(address)
             elif change.action is Action.UPDATE:
                 final = self._final(change)
                 prior = self.current[address]

@@ -76,7 +76,10 @@ def record_refresh(plan: Plan, store: StateStore, state: State) -> None:
         if rs is None:
             continue
         if live is None:
-            if plan.mode == "refresh-only" or address in plan.changes or plan.mode == "destroy":
+            change = plan.changes.get(address)
+            if rs.status and change is not None and change.action is Action.DELETE:
+                continue  # a half-made object: its delete runs with what the state holds
+            if plan.mode == "refresh-only" or change is not None or plan.mode == "destroy":
                 store.remove_resource(address)
             continue
         if SENSITIVE in live.values():  # a saved plan: its sensitive values come from the state

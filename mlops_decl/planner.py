@@ -462,8 +462,8 @@ def _plan_destroy(ws: Workspace, state: State, plan: Plan, scope: set[str]) -> N
             )
             continue
         before = plan.refreshed.get(address, rs.attributes)
-        if before is None and address in plan.refreshed:
-            continue  # already gone
+        if before is None and address in plan.refreshed and not rs.status:
+            continue  # already gone (a half-made one still gets its delete: its parts may not be)
         plan.changes[address] = Change(
             address,
             rs.kind,

@@ -144,3 +144,20 @@ def test_an_endpoint_on_a_version_number_deploys_at_once_and_imports_by_arn(
     assert state_ids(root)["endpoint.api"] == name
     again = cli(root, "plan", "--detailed-exitcode")
     assert again.rc == 0, again.output
+
+
+def test_resources_gone_outside_and_removed_from_the_config_leave_the_state(
+    tmp_path: Path, aws: SageMakerServer
+) -> None:
+    """Deleted behind mlops-decl's back, then taken out of the configuration: the apply
+    forgets them (their reads find nothing), with no delete of what is not there."""
+    sm, root = applied(tmp_path, aws)
+    sm.delete_model_package_group(ModelPackageGroupName=state_ids(root)["model.churn"])
+    config = json.loads((root / "mlops.yaml").read_text())
+    config["resources"] = {}
+    (root / "mlops.yaml").write_text(json.dumps(config))
+    run = cli(root, "apply", "--auto-approve")
+    assert run.rc == 0, run.output
+    assert "Traceback" not in run.output and "KeyError" not in run.output
+    assert state_ids(root) == {}
+    assert cli(root, "plan", "--detailed-exitcode").rc == 0
