@@ -23,7 +23,7 @@ from mlops_decl.cloud.operations import Statuses, follow
 from mlops_decl.operation import CREATING, Operation
 from mlops_decl.provider import DETACHED, UNKNOWN, Attributes, Category, ConfigError, Planned, ProviderError
 
-from .base import SageMakerHandler, block_of, public, tag_dict
+from .base import MANAGED, SageMakerHandler, block_of, public, tag_dict
 from .client import absent_ok, attempt, call, found
 from .errors import already_exists, provider_error
 from .model import ALIAS
@@ -161,7 +161,8 @@ class EndpointHandler(SageMakerHandler):
         group = prior.get("model") or self._registered_in(name)
         if not group:
             return None
-        tags = self._group_tags(self._group_arn_or_none(str(group)) or "")
+        group_arn = self._group_arn_or_none(str(group))
+        tags = self._group_tags(group_arn) if group_arn else None  # the group gone: so is the registration
         if tags is None or REGISTRATION + name not in tags:
             return None
         meta: dict[str, Any] = {
@@ -388,6 +389,7 @@ class EndpointHandler(SageMakerHandler):
         if described is not None:
             absent_ok(sm.delete_endpoint, f"delete endpoint {id}", EndpointName=id)
             self._drop_config(described["EndpointConfigName"])
+        self._drop_leftovers(id, self.identity(op, prior))
         group = prior.get("model")
         group_arn = self._group_arn_or_none(str(group)) if group else None
         if group_arn and REGISTRATION + id in (self._group_tags(group_arn) or {}):
@@ -397,6 +399,32 @@ class EndpointHandler(SageMakerHandler):
                 ResourceArn=group_arn,
                 TagKeys=[REGISTRATION + id],
             )
+
+    def _drop_leftovers(self, name: str, identity: str) -> None:
+        """Configs and models named after the endpoint and tagged as this resource's: a create
+        or update stopped between its steps (a kill, a timeout) leaves some that no endpoint
+        uses, and once the resource is gone nothing else would delete them."""
+        sm, stem = self.clients.sagemaker, name[:40]  # a cut name keeps at least this much
+        configs = self._named(sm.list_endpoint_configs, "EndpointConfig", stem)
+        for config, arn in configs:
+            if self._live_tags(arn).get(MANAGED) == identity:
+                self._drop_config(config)
+        for model, arn in self._named(sm.list_models, "Model", stem):
+            if self._live_tags(arn).get(MANAGED) == identity:
+                absent_ok(sm.delete_model, f"delete model {model}", ModelName=model)
+
+    def _named(self, fn: Any, kind: str, stem: str) -> list[tuple[str, str]]:
+        """(name, ARN) of each object of a SageMaker list call whose name starts with `stem`."""
+        out: list[tuple[str, str]] = []
+        token = None
+        while True:
+            page = call(fn, f"list {kind}s", NameContains=stem, **({"NextToken": token} if token else {}))
+            for item in page.get(f"{kind}s") or []:
+                if str(item[f"{kind}Name"]).startswith(stem):
+                    out.append((str(item[f"{kind}Name"]), str(item[f"{kind}Arn"])))
+            token = page.get("NextToken")
+            if not token:
+                return out
 
     def import_(self, ref: str, op: Operation = DETACHED) -> tuple[str, Attributes] | None:
         """By the endpoint's name or ARN (a deployed endpoint: a pending one lives in state only)."""

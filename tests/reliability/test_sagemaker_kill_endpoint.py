@@ -152,3 +152,39 @@ def test_kill_9_during_endpoint_creation_leaves_nothing_made_twice(
     config = sm.describe_endpoint_config(EndpointConfigName=configs[0])
     assert models == [config["ProductionVariants"][0]["ModelName"]], models
     assert state.resources[address].attributes["serving_version"] == 1
+
+
+def test_an_endpoint_killed_before_its_create_then_removed_leaves_no_model_or_config(
+    double: tuple[SageMakerServer, Path], tmp_path: Path
+) -> None:
+    """Killed once its Model and EndpointConfig exist but before CreateEndpoint, then taken out
+    of the configuration: the apply that deletes it deletes what it had made, and nothing of
+    anyone else's that shares the name's prefix."""
+    server, template = double
+    root = tmp_path / "p"
+    shutil.copytree(template, root)
+    address = "endpoint.gone"
+    resource = {"model": "${model.churn}", "instance_type": "ml.m5.large", "replicas": 1}
+    (root / "endpoint.yaml").write_text(json.dumps({"resources": {"endpoint": {"gone": resource}}}))
+    name = cloud_name(f"{PROJECT}/{address}")
+    sm = client(server, "sagemaker")
+    other = sm.create_model(  # someone else's, named like a leftover
+        ModelName=f"{name}-v9", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "img"}
+    )["ModelArn"]
+
+    killed = kill_apply(server, root, "held", HELD.index(("CreateEndpointConfig", 1)))
+    assert "Traceback" not in killed
+    assert read_state(root).resources[address].status == "creating", killed
+    configs = named([c["EndpointConfigName"] for c in sm.list_endpoint_configs()["EndpointConfigs"]], name)
+    models = named([m["ModelName"] for m in sm.list_models()["Models"]], name)
+    assert len(configs) == 1 and sorted(models) == [f"{name}-v1", f"{name}-v9"]
+    assert named([e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]], name) == []
+
+    (root / "endpoint.yaml").unlink()
+    again = cli(root, "apply", "--auto-approve")
+    assert again.rc == 0, again.output
+    assert address not in read_state(root).resources
+    assert named([c["EndpointConfigName"] for c in sm.list_endpoint_configs()["EndpointConfigs"]], name) == []
+    assert named([m["ModelName"] for m in sm.list_models()["Models"]], name) == [f"{name}-v9"]
+    sm.delete_model(ModelName=f"{name}-v9")
+    assert other.endswith(f"{name}-v9")
