@@ -10,7 +10,7 @@ its first call, and registers its handlers on `client.meta.events`."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from mlops_decl.provider import ConfigError
@@ -130,6 +130,19 @@ def call(fn: Callable[..., T], what: str, /, **kwargs: Any) -> T:
         return fn(**kwargs)
     except (ClientError, BotoCoreError) as exc:
         raise provider_error(exc, what) from None
+
+
+def pages(
+    fn: Callable[..., dict[str, Any]], what: str, key: str, /, **kwargs: Any
+) -> Iterator[dict[str, Any]]:
+    """The items under `key` of every page of a SageMaker list call (NextToken), through call()."""
+    token = None
+    while True:
+        page = call(fn, what, **kwargs, **({"NextToken": token} if token else {}))
+        yield from page.get(key) or []
+        token = page.get("NextToken")
+        if not token:
+            return
 
 
 def found(fn: Callable[..., Any], what: str, /, **kwargs: Any) -> Any:

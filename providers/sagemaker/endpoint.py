@@ -24,7 +24,7 @@ from mlops_decl.operation import CREATING, Operation
 from mlops_decl.provider import DETACHED, UNKNOWN, Attributes, Category, ConfigError, Planned, ProviderError
 
 from .base import MANAGED, SageMakerHandler, block_of, public, tag_dict
-from .client import absent_ok, attempt, call, found
+from .client import absent_ok, attempt, call, found, pages
 from .errors import already_exists, provider_error
 from .model import ALIAS
 
@@ -184,17 +184,13 @@ class EndpointHandler(SageMakerHandler):
     def _registered_in(self, name: str) -> str | None:
         """The group a pending endpoint is registered on, searched for (an import: the state
         knows nothing of it)."""
-        sm, token = self.clients.sagemaker, None
-        while True:
-            page = call(
-                sm.list_model_package_groups, "list models", **({"NextToken": token} if token else {})
-            )
-            for group in page.get("ModelPackageGroupSummaryList") or []:
-                if REGISTRATION + name in (self._group_tags(group["ModelPackageGroupArn"]) or {}):
-                    return str(group["ModelPackageGroupName"])
-            token = page.get("NextToken")
-            if not token:
-                return None
+        listed = pages(
+            self.clients.sagemaker.list_model_package_groups, "list models", "ModelPackageGroupSummaryList"
+        )
+        for group in listed:
+            if REGISTRATION + name in (self._group_tags(group["ModelPackageGroupArn"]) or {}):
+                return str(group["ModelPackageGroupName"])
+        return None
 
     def _group_arn_or_none(self, group: str) -> str | None:
         sm = self.clients.sagemaker
@@ -415,16 +411,12 @@ class EndpointHandler(SageMakerHandler):
 
     def _named(self, fn: Any, kind: str, stem: str) -> list[tuple[str, str]]:
         """(name, ARN) of each object of a SageMaker list call whose name starts with `stem`."""
-        out: list[tuple[str, str]] = []
-        token = None
-        while True:
-            page = call(fn, f"list {kind}s", NameContains=stem, **({"NextToken": token} if token else {}))
-            for item in page.get(f"{kind}s") or []:
-                if str(item[f"{kind}Name"]).startswith(stem):
-                    out.append((str(item[f"{kind}Name"]), str(item[f"{kind}Arn"])))
-            token = page.get("NextToken")
-            if not token:
-                return out
+        listed = pages(fn, f"list {kind}s", f"{kind}s", NameContains=stem)
+        return [
+            (str(item[f"{kind}Name"]), str(item[f"{kind}Arn"]))
+            for item in listed
+            if str(item[f"{kind}Name"]).startswith(stem)
+        ]
 
     def import_(self, ref: str, op: Operation = DETACHED) -> tuple[str, Attributes] | None:
         """By the endpoint's name or ARN (a deployed endpoint: a pending one lives in state only)."""

@@ -18,7 +18,7 @@ from mlops_decl.operation import Operation
 from mlops_decl.provider import DETACHED, Attributes, Category, Planned, ProviderError
 
 from .base import MANAGED, PREFIX, SageMakerHandler, changed_tags, public, tag_dict
-from .client import absent_ok, attempt, call, found
+from .client import absent_ok, attempt, call, found, pages
 from .errors import already_exists, provider_error
 
 ALIAS = "mlops-decl:alias:"
@@ -135,20 +135,15 @@ class ModelHandler(SageMakerHandler):
 
     def packages(self, name: str) -> list[str]:
         """The ARNs of the group's model packages, oldest first."""
-        sm, out, token = self.clients.sagemaker, [], None
-        while True:
-            page = call(
-                sm.list_model_packages,
-                f"list the versions of model {name}",
-                ModelPackageGroupName=name,
-                SortBy="CreationTime",
-                SortOrder="Ascending",
-                **({"NextToken": token} if token else {}),
-            )
-            out += [p["ModelPackageArn"] for p in page.get("ModelPackageSummaryList") or []]
-            token = page.get("NextToken")
-            if not token:
-                return out
+        listed = pages(
+            self.clients.sagemaker.list_model_packages,
+            f"list the versions of model {name}",
+            "ModelPackageSummaryList",
+            ModelPackageGroupName=name,
+            SortBy="CreationTime",
+            SortOrder="Ascending",
+        )
+        return [p["ModelPackageArn"] for p in listed]
 
     def import_(self, ref: str, op: Operation = DETACHED) -> tuple[str, Attributes] | None:
         """By the group's name or ARN."""

@@ -38,6 +38,10 @@ class _Job:
         self.reply: Reply | None = None
 
 
+def _unreadable(exc: payloads.BadPayload) -> Reply:
+    return exc.status, {"error": f"bad request: {exc}", "hint": exc.hint}
+
+
 class LiveVersion:
     """resolve_version, asked again only when the registry database changed since: SQLite's
     `PRAGMA data_version` on a connection of our own moves whenever another connection commits,
@@ -168,7 +172,7 @@ class App:
                 try:
                     parsed.append((job, payloads.parse(job.body, job.content_type)))
                 except payloads.BadPayload as exc:
-                    job.reply = exc.status, {"error": f"bad request: {exc}", "hint": exc.hint}
+                    job.reply = _unreadable(exc)
             if not parsed:
                 return
             try:
@@ -193,7 +197,7 @@ class App:
             with self.turns():
                 frame = payloads.parse(body, content_type)
         except payloads.BadPayload as exc:
-            return exc.status, {"error": f"bad request: {exc}", "hint": exc.hint}
+            return _unreadable(exc)
         try:
             version = self.version()
             sink = self.captures.put if self.captures else None
