@@ -9,7 +9,9 @@
 counts what the provider asked for, `attempts` what went on the wire, `errors` the calls
 that ended in an error answer (a throttle that botocore's retries did not absorb), and
 `span()` the seconds from the first call's start to the last call's answer (the time a
-plan spends on the API, without the process's start and the engine's own work).
+plan spends on the API, without the process's start and the engine's own work), and
+`span(service)` the same for one service's calls (without the time spent building the
+other services' clients, which a plan does on first use).
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ class CallCounter:
         self.calls: Counter[str] = Counter()  # "service.Operation" -> API calls
         self.attempts: Counter[str] = Counter()  # -> HTTP attempts, retries included
         self.errors: Counter[str] = Counter()  # -> calls whose final answer was an error
-        self._first: float | None = None  # time.monotonic() of the first call's start
-        self._last: float | None = None  # and of the last answer
+        self._first: dict[str, float] = {}  # service -> time.monotonic() of its first call's start
+        self._last: dict[str, float] = {}  # and of its last answer
 
     def attach(self, service: str, client: Any) -> None:
         """Count this client's calls (a CLIENT_HOOKS hook)."""
@@ -40,16 +42,16 @@ class CallCounter:
         events.register("before-send", self._before_send)
         events.register("after-call", self._after_call)
 
-    def _bump(self, counter: Counter[str], event_name: str) -> None:
+    def _bump(self, counter: Counter[str], event_name: str) -> str:
         _, service, operation = event_name.split(".", 2)  # before-call.sagemaker.ListModels
         with self._lock:
             counter[f"{service}.{operation}"] += 1
+        return service
 
     def _before_call(self, event_name: str, **kwargs: Any) -> None:
-        self._bump(self.calls, event_name)
+        service = self._bump(self.calls, event_name)
         with self._lock:
-            if self._first is None:
-                self._first = time.monotonic()
+            self._first.setdefault(service, time.monotonic())
 
     def _before_send(self, event_name: str, **kwargs: Any) -> None:
         self._bump(self.attempts, event_name)
@@ -57,15 +59,20 @@ class CallCounter:
     def _after_call(self, event_name: str, http_response: Any = None, **kwargs: Any) -> None:
         if http_response is not None and int(getattr(http_response, "status_code", 200)) >= 300:
             self._bump(self.errors, event_name)
+        service = event_name.split(".", 2)[1]
         with self._lock:
-            self._last = time.monotonic()
+            self._last[service] = time.monotonic()
 
-    def span(self) -> float:
-        """Seconds from the first call's start to the last answer (0 before any)."""
+    def span(self, service: str | None = None) -> float:
+        """Seconds from the first call's start to the last answer, of one service's calls or of
+        all (0 before any)."""
         with self._lock:
-            if self._first is None or self._last is None:
+            names = [service] if service else list(self._first)
+            starts = [self._first[n] for n in names if n in self._first]
+            ends = [self._last[n] for n in names if n in self._last]
+            if not starts or not ends:
                 return 0.0
-            return self._last - self._first
+            return max(ends) - min(starts)
 
     def total(self) -> int:
         with self._lock:
